@@ -1,0 +1,138 @@
+use ndarray::{ArrayView2, Dimension};
+
+use crate::{Error, Float, Result};
+
+/// Fails with `NonFinite` naming the first NaN or infinity in `array`.
+///
+/// A single NaN in the inputs would silently turn every parameter into NaN after one update, so
+/// inputs are checked once, up front, where the error can still name the culprit.
+pub fn check_finite<F: Float, D: Dimension>(
+    what: &str,
+    array: &ndarray::ArrayBase<impl ndarray::Data<Elem = F>, D>,
+) -> Result<()> {
+    match array.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(flat) => Err(Error::NonFinite {
+            what: what.to_owned(),
+            index: unravel(flat, array.shape()),
+        }),
+    }
+}
+
+/// The multi-index of the `flat`-th element in logical (row-major) order.
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &len) in shape.iter().enumerate().rev() {
+        index[i] = flat % len;
+        flat /= len;
+    }
+    index
+}
+
+/// Training inputs and targets, checked against a network: `x` is `(n, n_in)`, `y` is
+/// `(n, n_out)`, both finite, `n > 0`. Holds views: the data set is never copied.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingSet<'a, F> {
+    x: ArrayView2<'a, F>,
+    y: ArrayView2<'a, F>,
+}
+
+impl<'a, F: Float> TrainingSet<'a, F> {
+    /// Checks shapes against the network's input and output sizes, and that every value is finite.
+    pub fn new(
+        x: ArrayView2<'a, F>,
+        y: ArrayView2<'a, F>,
+        n_in: usize,
+        n_out: usize,
+    ) -> Result<Self> {
+        let (n, cols) = x.dim();
+        if n == 0 {
+            return Err(Error::Empty {
+                what: "training data".into(),
+            });
+        }
+        if cols != n_in {
+            return Err(Error::shape(
+                "training inputs",
+                format!("(n, {n_in})"),
+                x.shape(),
+            ));
+        }
+        if y.dim() != (n, n_out) {
+            return Err(Error::shape(
+                "training targets",
+                format!("({n}, {n_out})"),
+                y.shape(),
+            ));
+        }
+        check_finite("training inputs", &x)?;
+        check_finite("training targets", &y)?;
+        Ok(TrainingSet { x, y })
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// Always false: an empty set is refused by [`TrainingSet::new`].
+    pub fn is_empty(&self) -> bool {
+        self.x.nrows() == 0
+    }
+
+    pub(crate) fn inputs(&self) -> ArrayView2<'a, F> {
+        self.x
+    }
+
+    pub(crate) fn targets(&self) -> ArrayView2<'a, F> {
+        self.y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array2};
+
+    #[test]
+    fn names_the_first_non_finite_value() {
+        let a = array![[1.0, 2.0], [f64::NAN, 3.0]];
+        assert_eq!(
+            check_finite("x", &a),
+            Err(Error::NonFinite {
+                what: "x".into(),
+                index: vec![1, 0]
+            })
+        );
+        assert_eq!(
+            check_finite("x", &array![1.0_f32, f32::INFINITY]).map_err(|e| e.to_string()),
+            Err("x: contains a non-finite value (NaN or infinity) at index [1]".to_string())
+        );
+    }
+
+    #[test]
+    fn checks_shapes() {
+        let x = Array2::<f64>::zeros((4, 3));
+        let y = Array2::<f64>::zeros((4, 2));
+        assert_eq!(
+            TrainingSet::new(x.view(), y.view(), 3, 2)
+                .map(|t| t.len())
+                .ok(),
+            Some(4)
+        );
+        assert!(matches!(
+            TrainingSet::new(x.view(), y.view(), 5, 2),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            TrainingSet::new(x.view(), y.view(), 3, 3),
+            Err(Error::Shape { .. })
+        ));
+        let empty = Array2::<f64>::zeros((0, 3));
+        let empty_y = Array2::<f64>::zeros((0, 2));
+        assert!(matches!(
+            TrainingSet::new(empty.view(), empty_y.view(), 3, 2),
+            Err(Error::Empty { .. })
+        ));
+    }
+}

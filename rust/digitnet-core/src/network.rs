@@ -1,0 +1,387 @@
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::alloc::{try_zeros1, try_zeros2};
+use crate::{check_finite, sigmoid, Error, Float, Result, SeededRng};
+
+/// Rows of a batch pushed through the network at once during inference: large enough for the
+/// matrix multiply to run at full speed, small enough to bound the memory of wide layers.
+const INFERENCE_CHUNK: usize = 1024;
+
+/// A fully connected network of sigmoid neurons, as in network.py: `weights[l]` has shape
+/// `(sizes[l+1], sizes[l])` and `biases[l]` has length `sizes[l+1]`. Parameters are always
+/// finite: every way of setting them checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network<F> {
+    sizes: Vec<usize>,
+    weights: Vec<Array2<F>>,
+    biases: Vec<Array1<F>>,
+}
+
+impl<F: Float> Network<F> {
+    /// A network with the given layer sizes and every weight and bias drawn from N(0, 1), the
+    /// biases first and then the weights, layer by layer, in row-major order.
+    pub fn new(sizes: &[usize], rng: &mut SeededRng) -> Result<Self> {
+        check_sizes(sizes)?;
+        let mut net = Self::zeros(sizes)?;
+        // Draw in f64 whatever F is, so a seed gives the same starting point in every precision.
+        let mut draw = |_: &mut F| F::from_f64(StandardNormal.sample(rng));
+        net.biases
+            .iter_mut()
+            .for_each(|b| b.iter_mut().for_each(|v| *v = draw(v)));
+        net.weights
+            .iter_mut()
+            .for_each(|w| w.iter_mut().for_each(|v| *v = draw(v)));
+        Ok(net)
+    }
+
+    /// A network with all parameters zero (set them with [`Network::set_weights`] and
+    /// [`Network::set_biases`]).
+    pub fn zeros(sizes: &[usize]) -> Result<Self> {
+        check_sizes(sizes)?;
+        let mut weights = Vec::with_capacity(sizes.len() - 1);
+        let mut biases = Vec::with_capacity(sizes.len() - 1);
+        for (l, pair) in sizes.windows(2).enumerate() {
+            weights.push(try_zeros2(&format!("weights[{l}]"), pair[1], pair[0])?);
+            biases.push(try_zeros1(&format!("biases[{l}]"), pair[1])?);
+        }
+        Ok(Network {
+            sizes: sizes.to_vec(),
+            weights,
+            biases,
+        })
+    }
+
+    /// The number of neurons in each layer, input first.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// The number of layers, input included (network.py's `num_layers`).
+    pub fn num_layers(&self) -> usize {
+        self.sizes.len()
+    }
+
+    pub fn n_inputs(&self) -> usize {
+        self.sizes[0]
+    }
+
+    pub fn n_outputs(&self) -> usize {
+        self.sizes[self.sizes.len() - 1]
+    }
+
+    pub fn weights(&self) -> &[Array2<F>] {
+        &self.weights
+    }
+
+    pub fn biases(&self) -> &[Array1<F>] {
+        &self.biases
+    }
+
+    /// Replaces the weights of layer `layer` (0 is the first hidden layer).
+    pub fn set_weight(&mut self, layer: usize, w: ArrayView2<'_, F>) -> Result<()> {
+        let what = format!("weights[{layer}]");
+        let target = self
+            .weights
+            .get_mut(layer)
+            .ok_or_else(|| layer_out_of_range(&what, self.sizes.len()))?;
+        if w.dim() != target.dim() {
+            return Err(Error::shape(
+                &what,
+                format!("{:?}", target.shape()),
+                w.shape(),
+            ));
+        }
+        check_finite(&what, &w)?;
+        target.assign(&w);
+        Ok(())
+    }
+
+    /// Replaces the biases of layer `layer` (0 is the first hidden layer).
+    pub fn set_bias(&mut self, layer: usize, b: ArrayView1<'_, F>) -> Result<()> {
+        let what = format!("biases[{layer}]");
+        let target = self
+            .biases
+            .get_mut(layer)
+            .ok_or_else(|| layer_out_of_range(&what, self.sizes.len()))?;
+        if b.dim() != target.dim() {
+            return Err(Error::shape(
+                &what,
+                format!("{:?}", target.shape()),
+                b.shape(),
+            ));
+        }
+        check_finite(&what, &b)?;
+        target.assign(&b);
+        Ok(())
+    }
+
+    /// Replaces all weights at once; nothing changes unless every matrix is valid.
+    pub fn set_weights(&mut self, weights: &[ArrayView2<'_, F>]) -> Result<()> {
+        self.check_count("weights", weights.len())?;
+        let mut updated = self.clone();
+        for (l, w) in weights.iter().enumerate() {
+            updated.set_weight(l, w.view())?;
+        }
+        *self = updated;
+        Ok(())
+    }
+
+    /// Replaces all biases at once; nothing changes unless every vector is valid.
+    pub fn set_biases(&mut self, biases: &[ArrayView1<'_, F>]) -> Result<()> {
+        self.check_count("biases", biases.len())?;
+        let mut updated = self.clone();
+        for (l, b) in biases.iter().enumerate() {
+            updated.set_bias(l, b.view())?;
+        }
+        *self = updated;
+        Ok(())
+    }
+
+    fn check_count(&self, what: &str, got: usize) -> Result<()> {
+        let layers = self.sizes.len() - 1;
+        if got != layers {
+            return Err(Error::invalid(
+                what,
+                &format!("a list of {layers} arrays, one per layer"),
+                format!("{got} arrays"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The network's output for each row of `x` (`(n, n_in)` → `(n, n_out)`).
+    pub fn feedforward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+        self.check_inputs("inputs", &x)?;
+        let mut out = try_zeros2("outputs", x.nrows(), self.n_outputs())?;
+        for (rows, mut dest) in x
+            .axis_chunks_iter(Axis(0), INFERENCE_CHUNK)
+            .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
+        {
+            dest.assign(&self.forward_chunk(rows));
+        }
+        Ok(out)
+    }
+
+    /// The index of the most active output neuron for each row of `x` (the first on ties).
+    pub fn predict(&self, x: ArrayView2<'_, F>) -> Result<Vec<usize>> {
+        self.check_inputs("inputs", &x)?;
+        let mut labels = Vec::with_capacity(x.nrows());
+        for rows in x.axis_chunks_iter(Axis(0), INFERENCE_CHUNK) {
+            labels.extend(self.forward_chunk(rows).rows().into_iter().map(argmax));
+        }
+        Ok(labels)
+    }
+
+    /// How many rows of `x` the network classifies as their label (network.py's `evaluate`).
+    pub fn evaluate(&self, x: ArrayView2<'_, F>, labels: &[usize]) -> Result<usize> {
+        if labels.len() != x.nrows() {
+            return Err(Error::shape(
+                "labels",
+                format!("({},)", x.nrows()),
+                &[labels.len()],
+            ));
+        }
+        if let Some((i, &label)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l >= self.n_outputs())
+        {
+            return Err(Error::invalid(
+                &format!("labels[{i}]"),
+                &format!("a class index in 0..{}", self.n_outputs()),
+                label,
+            ));
+        }
+        let predicted = self.predict(x)?;
+        Ok(predicted.iter().zip(labels).filter(|(p, l)| p == l).count())
+    }
+
+    /// Checks that `x` has one column per input neuron and only finite values.
+    pub(crate) fn check_inputs(&self, what: &str, x: &ArrayView2<'_, F>) -> Result<()> {
+        if x.ncols() != self.n_inputs() {
+            return Err(Error::shape(
+                what,
+                format!("(n, {})", self.n_inputs()),
+                x.shape(),
+            ));
+        }
+        check_finite(what, x)
+    }
+
+    fn forward_chunk(&self, x: ArrayView2<'_, F>) -> Array2<F> {
+        let mut a = x.to_owned();
+        for (w, b) in self.weights.iter().zip(&self.biases) {
+            let mut z = a.dot(&w.t());
+            Zip::from(z.rows_mut()).for_each(|mut row| {
+                Zip::from(&mut row)
+                    .and(b)
+                    .for_each(|z, &b| *z = sigmoid(*z + b));
+            });
+            a = z;
+        }
+        a
+    }
+
+    pub(crate) fn parameters_mut(&mut self) -> (&mut [Array2<F>], &mut [Array1<F>]) {
+        (&mut self.weights, &mut self.biases)
+    }
+}
+
+fn argmax<F: Float>(row: ArrayView1<'_, F>) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn check_sizes(sizes: &[usize]) -> Result<()> {
+    if sizes.len() < 2 {
+        return Err(Error::TooFewLayers(sizes.len()));
+    }
+    if sizes.contains(&0) {
+        return Err(Error::EmptyLayer(sizes.to_vec()));
+    }
+    Ok(())
+}
+
+fn layer_out_of_range(what: &str, num_layers: usize) -> Error {
+    Error::invalid(
+        what,
+        &format!("a layer index below {}", num_layers - 1),
+        "an index out of range",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::seeded;
+    use ndarray::{array, s};
+
+    fn tiny() -> Network<f64> {
+        let mut net = Network::zeros(&[2, 2, 1]).unwrap();
+        net.set_weights(&[
+            array![[1.0, -1.0], [0.5, 2.0]].view(),
+            array![[1.0, -2.0]].view(),
+        ])
+        .unwrap();
+        net.set_biases(&[array![0.0, 1.0].view(), array![0.5].view()])
+            .unwrap();
+        net
+    }
+
+    #[test]
+    fn shapes_follow_network_py() {
+        let net = Network::<f64>::new(&[784, 30, 10], &mut seeded(1)).unwrap();
+        assert_eq!(net.weights()[0].dim(), (30, 784));
+        assert_eq!(net.weights()[1].dim(), (10, 30));
+        assert_eq!(net.biases()[0].len(), 30);
+        assert_eq!(net.num_layers(), 3);
+    }
+
+    #[test]
+    fn initialisation_is_standard_normal_and_seeded() {
+        let a = Network::<f64>::new(&[100, 200, 10], &mut seeded(3)).unwrap();
+        let b = Network::<f64>::new(&[100, 200, 10], &mut seeded(3)).unwrap();
+        let c = Network::<f64>::new(&[100, 200, 10], &mut seeded(4)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        let w = &a.weights()[0];
+        let n = w.len() as f64;
+        let mean = w.sum() / n;
+        let var = w.mapv(|v| (v - mean).powi(2)).sum() / n;
+        assert!(mean.abs() < 0.02, "mean {mean}");
+        assert!((var - 1.0).abs() < 0.03, "variance {var}");
+    }
+
+    #[test]
+    fn f32_starts_from_the_rounded_f64_parameters() {
+        let a = Network::<f64>::new(&[5, 4, 3], &mut seeded(9)).unwrap();
+        let b = Network::<f32>::new(&[5, 4, 3], &mut seeded(9)).unwrap();
+        assert_eq!(a.weights()[1].mapv(|v| v as f32), b.weights()[1]);
+    }
+
+    #[test]
+    fn feedforward_by_hand() {
+        let net = tiny();
+        let out = net.feedforward(array![[1.0, 2.0]].view()).unwrap();
+        let h = [sigmoid(1.0 - 2.0), sigmoid(0.5 + 4.0 + 1.0)];
+        let expected = sigmoid(h[0] - 2.0 * h[1] + 0.5);
+        assert!((out[[0, 0]] - expected).abs() < 1e-15);
+    }
+
+    #[test]
+    fn feedforward_chunks_agree_with_one_pass() {
+        let net = Network::<f64>::new(&[3, 4, 2], &mut seeded(5)).unwrap();
+        let x = Array2::from_shape_fn((2 * INFERENCE_CHUNK + 7, 3), |(i, j)| {
+            ((i * 3 + j) as f64).sin()
+        });
+        let all = net.feedforward(x.view()).unwrap();
+        let one = net
+            .feedforward(x.slice(s![2 * INFERENCE_CHUNK + 3..2 * INFERENCE_CHUNK + 4, ..]))
+            .unwrap();
+        assert_eq!(all.row(2 * INFERENCE_CHUNK + 3), one.row(0));
+    }
+
+    #[test]
+    fn evaluate_counts_argmax_matches() {
+        let mut net = Network::<f64>::zeros(&[2, 2]).unwrap();
+        net.set_weight(0, array![[1.0, 0.0], [0.0, 1.0]].view())
+            .unwrap();
+        let x = array![[1.0, 0.0], [0.0, 1.0], [3.0, 1.0]];
+        assert_eq!(net.predict(x.view()).unwrap(), vec![0, 1, 0]);
+        assert_eq!(net.evaluate(x.view(), &[0, 1, 1]).unwrap(), 2);
+        assert!(matches!(
+            net.evaluate(x.view(), &[0, 1]),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            net.evaluate(x.view(), &[0, 1, 2]),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_sizes_and_parameters_are_refused() {
+        assert_eq!(Network::<f64>::zeros(&[3]), Err(Error::TooFewLayers(1)));
+        assert!(matches!(
+            Network::<f64>::zeros(&[3, 0, 2]),
+            Err(Error::EmptyLayer(_))
+        ));
+        assert!(matches!(
+            Network::<f64>::zeros(&[1 << 40, 1 << 30]),
+            Err(Error::OutOfMemory { .. })
+        ));
+        let mut net = tiny();
+        let before = net.clone();
+        assert!(matches!(
+            net.set_weight(0, array![[1.0]].view()),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            net.set_weight(5, array![[1.0]].view()),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            net.set_bias(1, array![f64::NAN].view()),
+            Err(Error::NonFinite { .. })
+        ));
+        // All-or-nothing: a bad second matrix leaves the first untouched.
+        assert!(net
+            .set_weights(&[array![[9.0, 9.0], [9.0, 9.0]].view(), array![[1.0]].view()])
+            .is_err());
+        assert_eq!(net, before);
+        assert!(matches!(
+            net.feedforward(array![[1.0, 2.0, 3.0]].view()),
+            Err(Error::Shape { .. })
+        ));
+        assert!(matches!(
+            net.feedforward(array![[1.0, f64::INFINITY]].view()),
+            Err(Error::NonFinite { .. })
+        ));
+    }
+}
