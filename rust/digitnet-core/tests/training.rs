@@ -11,7 +11,7 @@ fn cost(net: &Network<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
 
 fn data(n: usize, n_in: usize, n_out: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
     let x = Array2::from_shape_fn((n, n_in), |(i, j)| {
-        ((seed as f64 + 1.3 * i as f64 + 0.7 * j as f64).sin())
+        (seed as f64 + 1.3 * i as f64 + 0.7 * j as f64).sin()
     });
     let y = Array2::from_shape_fn((n, n_out), |(i, j)| {
         if (i + seed as usize) % n_out == j {
@@ -87,8 +87,8 @@ fn batch_gradient_is_the_sum_of_per_sample_gradients() {
         sum_w[0] += &g.weights[0];
         sum_w[1] += &g.weights[1];
     }
-    for l in 0..2 {
-        let diff = (&sum_w[l] - &batch.weights[l])
+    for (l, (summed, batched)) in sum_w.iter().zip(&batch.weights).enumerate() {
+        let diff = (summed - batched)
             .mapv(f64::abs)
             .fold(0.0_f64, |a, &b| a.max(b));
         assert!(diff < 1e-13, "layer {l}: {diff}");
