@@ -1,6 +1,21 @@
+//! The Python binding of `digitnet-core`, imported as `digitnet._core`.
+//!
+//! It converts NumPy arrays to ndarray views and back, validates what the engine cannot (Python
+//! integers, labels), releases the GIL while the engine computes, and maps engine errors to
+//! Python exceptions. The user-facing API lives in Python (`digitnet.network`).
+
+mod convert;
+mod errors;
+mod interrupt;
+mod network;
+
 use pyo3::prelude::*;
 
 #[pymodule]
-fn _core(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<network::PyNetwork>()?;
+    m.add_function(wrap_pyfunction!(network::sigmoid, m)?)?;
+    m.add_function(wrap_pyfunction!(network::sigmoid_prime, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

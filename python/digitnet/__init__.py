@@ -1,0 +1,27 @@
+"""digitnet: the handwritten-digit network of Michael Nielsen's *Neural Networks and Deep
+Learning*, chapter 1, with its training core in Rust.
+
+``digitnet.Network`` is a drop-in for network.py's ``Network``; ``digitnet.reference`` is the
+same network in plain NumPy; ``digitnet.datasets.mnist`` loads MNIST.
+"""
+
+from __future__ import annotations
+
+from digitnet import _core, reference
+from digitnet.errors import DatasetError, DigitnetError
+from digitnet.history import EpochResult, History
+from digitnet.network import Network, sigmoid, sigmoid_prime
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "DatasetError",
+    "DigitnetError",
+    "EpochResult",
+    "History",
+    "Network",
+    "__version__",
+    "reference",
+    "sigmoid",
+    "sigmoid_prime",
+]

@@ -1,0 +1,92 @@
+"""``digitnet.Network``: network.py's API over the Rust engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from digitnet import _convert, _core
+from digitnet._convert import Float64Array, IntArray
+from digitnet._network_api import EpochCallback, NetworkAPI, ProgressCallback
+
+
+class Network(NetworkAPI):
+    """A fully connected sigmoid network trained by mini-batch SGD, computed in Rust.
+
+    ``Network([784, 30, 10])`` makes the book's network, weights and biases drawn from N(0, 1).
+    The same ``seed`` gives the same starting parameters and the same training run, bit for bit;
+    ``seed=None`` draws one (see :attr:`seed`).
+    """
+
+    def __init__(self, sizes: Any, seed: int | None = None) -> None:
+        self.sizes = _convert.sizes(sizes)
+        self.seed = _convert.seed(seed)
+        self._core = _core.Network(self.sizes, self.seed)
+
+    def _get_weights(self) -> list[Float64Array]:
+        return self._core.weights()
+
+    def _get_biases(self) -> list[Float64Array]:
+        return self._core.biases()
+
+    def _set_weights(self, weights: list[Float64Array]) -> None:
+        self._core.set_weights(weights)
+
+    def _set_biases(self, biases: list[Float64Array]) -> None:
+        self._core.set_biases(biases)
+
+    def _feedforward(self, x: Float64Array) -> Float64Array:
+        return self._core.feedforward(x)
+
+    def _predict(self, x: Float64Array) -> IntArray:
+        return self._core.predict(x)
+
+    def _evaluate(self, x: Float64Array, labels: IntArray) -> int:
+        return self._core.evaluate(x, labels)
+
+    def _backprop(
+        self, x: Float64Array, y: Float64Array
+    ) -> tuple[list[Float64Array], list[Float64Array]]:
+        return self._core.backprop(x, y)
+
+    def _update(self, x: Float64Array, y: Float64Array, eta: float) -> None:
+        self._core.update_mini_batch(x, y, eta)
+
+    def _train_epoch(
+        self,
+        x: Float64Array,
+        y: Float64Array,
+        mini_batch_size: int,
+        eta: float,
+        order: IntArray | None,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self._core.train_epoch(x, y, mini_batch_size, eta, order, on_progress)
+
+    def _sgd(
+        self,
+        x: Float64Array,
+        y: Float64Array,
+        epochs: int,
+        mini_batch_size: int,
+        eta: float,
+        on_progress: ProgressCallback | None,
+        on_epoch: EpochCallback,
+    ) -> int:
+        return self._core.sgd(x, y, epochs, mini_batch_size, eta, on_progress, on_epoch)
+
+
+def sigmoid(z: Any) -> Any:
+    """The sigmoid function ``1 / (1 + exp(-z))``, element-wise; a number gives a float."""
+    array = _convert.float_array("z", z)
+    out = _core.sigmoid(array)
+    return float(out) if array.ndim == 0 else out
+
+
+def sigmoid_prime(z: Any) -> Any:
+    """The derivative of the sigmoid function, element-wise; a number gives a float."""
+    array = _convert.float_array("z", z)
+    out = _core.sigmoid_prime(array)
+    return float(out) if array.ndim == 0 else out
+
+
+__all__ = ["Network", "sigmoid", "sigmoid_prime"]

@@ -1,0 +1,44 @@
+"""Shared test settings and helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# First calls pay for imports and buffer allocation, so Hypothesis's per-example deadline would
+# measure noise; the suites bound their own size instead.
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = 1e-10) -> None:
+    """Normwise relative agreement: max|actual - expected| <= rtol * max|expected|.
+
+    Element-wise relative error is the wrong measure for results of sums (a gradient entry that
+    cancels to ~0 carries the rounding of its large terms), so, as is usual for matrix
+    computations, the error is measured against the array's largest entry. The 1e-300 floor only
+    matters for arrays that underflowed to zero.
+    """
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    assert np.all(np.isfinite(actual)), "non-finite values"
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    error = float(np.max(np.abs(actual - expected), initial=0.0))
+    assert error <= rtol * scale + 1e-300, f"max error {error:.3e} vs scale {scale:.3e}"
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST directory named by DIGITNET_DATA; tests that need it skip without it."""
+    value = os.environ.get("DIGITNET_DATA")
+    if not value:
+        pytest.skip("DIGITNET_DATA is not set")
+    return Path(value)
