@@ -1,6 +1,11 @@
-use digitnet_core::{batch_count, seeded, shuffled_order, Network, SeededRng, Trainer, TrainingSet};
+use digitnet_core::{
+    batch_count, seeded, shuffled_order, Network, SeededRng, Trainer, TrainingSet,
+};
 use ndarray::ArrayView2;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2,
+    PyReadonlyArrayDyn,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -8,7 +13,10 @@ use crate::convert::indices;
 use crate::errors::IntoPyResult;
 use crate::interrupt;
 
-type Parameters<'py> = (Vec<Bound<'py, PyArray1<f64>>>, Vec<Bound<'py, PyArray2<f64>>>);
+type Parameters<'py> = (
+    Vec<Bound<'py, PyArray1<f64>>>,
+    Vec<Bound<'py, PyArray2<f64>>>,
+);
 
 /// The engine's network with its random number generator and training buffers.
 ///
@@ -22,7 +30,10 @@ pub(crate) struct PyNetwork {
 
 impl PyNetwork {
     /// The network and a trainer for `batch_size`, made on first use and kept while the size holds.
-    fn net_and_trainer(&mut self, batch_size: usize) -> PyResult<(&mut Network<f64>, &mut Trainer<f64>)> {
+    fn net_and_trainer(
+        &mut self,
+        batch_size: usize,
+    ) -> PyResult<(&mut Network<f64>, &mut Trainer<f64>)> {
         let trainer = match self.trainer.take() {
             Some(t) if t.batch_size() == batch_size => t,
             _ => Trainer::new(&self.net, batch_size).py()?,
@@ -39,7 +50,11 @@ impl PyNetwork {
     fn new(sizes: Vec<usize>, seed: u64) -> PyResult<Self> {
         let mut rng = seeded(seed);
         let net = Network::new(&sizes, &mut rng).py()?;
-        Ok(PyNetwork { net, rng, trainer: None })
+        Ok(PyNetwork {
+            net,
+            rng,
+            trainer: None,
+        })
     }
 
     #[getter]
@@ -49,12 +64,20 @@ impl PyNetwork {
 
     /// Copies of the weight matrices, `(sizes[l+1], sizes[l])` each.
     fn weights<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyArray2<f64>>> {
-        self.net.weights().iter().map(|w| w.clone().into_pyarray(py)).collect()
+        self.net
+            .weights()
+            .iter()
+            .map(|w| w.clone().into_pyarray(py))
+            .collect()
     }
 
     /// Copies of the bias vectors, `(sizes[l+1],)` each.
     fn biases<'py>(&self, py: Python<'py>) -> Vec<Bound<'py, PyArray1<f64>>> {
-        self.net.biases().iter().map(|b| b.clone().into_pyarray(py)).collect()
+        self.net
+            .biases()
+            .iter()
+            .map(|b| b.clone().into_pyarray(py))
+            .collect()
     }
 
     /// Replaces all weight matrices; nothing changes unless all are valid.
@@ -70,22 +93,39 @@ impl PyNetwork {
     }
 
     /// The outputs for the rows of `x`, `(n, n_in)` → `(n, n_out)`.
-    fn feedforward<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn feedforward<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let (net, x) = (&self.net, x.as_array());
         let out = py.detach(|| net.feedforward(x)).py()?;
         Ok(out.into_pyarray(py))
     }
 
     /// The predicted class (the most active output) for each row of `x`.
-    fn predict<'py>(&self, py: Python<'py>, x: PyReadonlyArray2<'py, f64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f64>,
+    ) -> PyResult<Bound<'py, PyArray1<i64>>> {
         let (net, x) = (&self.net, x.as_array());
         let labels = py.detach(|| net.predict(x)).py()?;
         // A class index is below n_out, which is a layer size and so fits in i64.
-        Ok(labels.into_iter().map(|l| l as i64).collect::<Vec<_>>().into_pyarray(py))
+        Ok(labels
+            .into_iter()
+            .map(|l| l as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py))
     }
 
     /// The number of rows of `x` classified as their label.
-    fn evaluate(&self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, labels: PyReadonlyArray1<'_, i64>) -> PyResult<usize> {
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        labels: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<usize> {
         let labels = indices("labels", &labels, self.net.n_outputs())?;
         let (net, x) = (&self.net, x.as_array());
         py.detach(|| net.evaluate(x, &labels)).py()
@@ -104,13 +144,27 @@ impl PyNetwork {
         let (net, trainer) = self.net_and_trainer(batch)?;
         let grads = py.detach(|| trainer.backprop(net, x, y).cloned()).py()?;
         Ok((
-            grads.biases.into_iter().map(|b| b.into_pyarray(py)).collect(),
-            grads.weights.into_iter().map(|w| w.into_pyarray(py)).collect(),
+            grads
+                .biases
+                .into_iter()
+                .map(|b| b.into_pyarray(py))
+                .collect(),
+            grads
+                .weights
+                .into_iter()
+                .map(|w| w.into_pyarray(py))
+                .collect(),
         ))
     }
 
     /// One gradient-descent step on the mini-batch `(x, y)` with learning rate `eta`.
-    fn update_mini_batch(&mut self, py: Python<'_>, x: PyReadonlyArray2<'_, f64>, y: PyReadonlyArray2<'_, f64>, eta: f64) -> PyResult<()> {
+    fn update_mini_batch(
+        &mut self,
+        py: Python<'_>,
+        x: PyReadonlyArray2<'_, f64>,
+        y: PyReadonlyArray2<'_, f64>,
+        eta: f64,
+    ) -> PyResult<()> {
         let (x, y) = (x.as_array(), y.as_array());
         let (net, trainer) = self.net_and_trainer(x.nrows().max(1))?;
         py.detach(|| trainer.update_mini_batch(net, x, y, eta)).py()
@@ -137,7 +191,14 @@ impl PyNetwork {
         check_hyperparameters(mini_batch_size, eta)?;
         for epoch in 0..epochs {
             let order = shuffled_order(data.len(), &mut borrow_mut(slf)?.rng);
-            run_epoch(slf, &data, &order, mini_batch_size, eta, on_progress.as_ref())?;
+            run_epoch(
+                slf,
+                &data,
+                &order,
+                mini_batch_size,
+                eta,
+                on_progress.as_ref(),
+            )?;
             if let Some(callback) = &on_epoch {
                 if callback.call1((epoch,))?.is_truthy()? {
                     return Ok(epoch + 1);
@@ -165,7 +226,14 @@ impl PyNetwork {
             Some(order) => indices("order", &order, data.len())?,
             None => shuffled_order(data.len(), &mut borrow_mut(slf)?.rng),
         };
-        run_epoch(slf, &data, &order, mini_batch_size, eta, on_progress.as_ref())
+        run_epoch(
+            slf,
+            &data,
+            &order,
+            mini_batch_size,
+            eta,
+            on_progress.as_ref(),
+        )
     }
 }
 
@@ -188,7 +256,16 @@ fn run_epoch(
             let mut this = borrow_mut(slf)?;
             let (net, trainer) = this.net_and_trainer(batch_size)?;
             next = py
-                .detach(|| trainer.train_batches(net, data, order, eta, next, interrupt::until_slice_ends()))
+                .detach(|| {
+                    trainer.train_batches(
+                        net,
+                        data,
+                        order,
+                        eta,
+                        next,
+                        interrupt::until_slice_ends(),
+                    )
+                })
                 .py()?;
         }
         interrupt::check(py)?;
@@ -199,7 +276,11 @@ fn run_epoch(
     Ok(())
 }
 
-fn training_set<'a>(slf: &Bound<'_, PyNetwork>, x: ArrayView2<'a, f64>, y: ArrayView2<'a, f64>) -> PyResult<TrainingSet<'a, f64>> {
+fn training_set<'a>(
+    slf: &Bound<'_, PyNetwork>,
+    x: ArrayView2<'a, f64>,
+    y: ArrayView2<'a, f64>,
+) -> PyResult<TrainingSet<'a, f64>> {
     let (n_in, n_out) = {
         let this = slf.try_borrow().map_err(|_| in_use())?;
         (this.net.n_inputs(), this.net.n_outputs())
@@ -210,15 +291,19 @@ fn training_set<'a>(slf: &Bound<'_, PyNetwork>, x: ArrayView2<'a, f64>, y: Array
 
 fn check_hyperparameters(mini_batch_size: usize, eta: f64) -> PyResult<()> {
     if mini_batch_size == 0 {
-        return Err(PyValueError::new_err("mini_batch_size: must be a positive integer, got 0"));
+        return Err(PyValueError::new_err(
+            "mini_batch_size: must be a positive integer, got 0",
+        ));
     }
     if !(eta.is_finite() && eta > 0.0) {
-        return Err(PyValueError::new_err(format!("eta: must be a positive finite number, got {eta}")));
+        return Err(PyValueError::new_err(format!(
+            "eta: must be a positive finite number, got {eta}"
+        )));
     }
     Ok(())
 }
 
-fn borrow_mut<'a, 'py>(slf: &'a Bound<'py, PyNetwork>) -> PyResult<PyRefMut<'py, PyNetwork>> {
+fn borrow_mut<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRefMut<'py, PyNetwork>> {
     slf.try_borrow_mut().map_err(|_| in_use())
 }
 
@@ -230,12 +315,20 @@ fn in_use() -> PyErr {
 
 /// The logistic function, element-wise.
 #[pyfunction]
-pub(crate) fn sigmoid<'py>(py: Python<'py>, z: PyReadonlyArrayDyn<'py, f64>) -> Bound<'py, PyArrayDyn<f64>> {
+pub(crate) fn sigmoid<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArrayDyn<'py, f64>,
+) -> Bound<'py, PyArrayDyn<f64>> {
     z.as_array().mapv(digitnet_core::sigmoid).into_pyarray(py)
 }
 
 /// The derivative of the logistic function, element-wise.
 #[pyfunction]
-pub(crate) fn sigmoid_prime<'py>(py: Python<'py>, z: PyReadonlyArrayDyn<'py, f64>) -> Bound<'py, PyArrayDyn<f64>> {
-    z.as_array().mapv(digitnet_core::sigmoid_prime).into_pyarray(py)
+pub(crate) fn sigmoid_prime<'py>(
+    py: Python<'py>,
+    z: PyReadonlyArrayDyn<'py, f64>,
+) -> Bound<'py, PyArrayDyn<f64>> {
+    z.as_array()
+        .mapv(digitnet_core::sigmoid_prime)
+        .into_pyarray(py)
 }
