@@ -8,9 +8,10 @@ same network in plain NumPy; ``digitnet.datasets.mnist`` loads MNIST.
 from __future__ import annotations
 
 from digitnet import _core, reference
-from digitnet.errors import DatasetError, DigitnetError
+from digitnet.errors import DatasetError, DigitnetError, ModelFileError
 from digitnet.history import EpochResult, History
 from digitnet.network import Network, sigmoid, sigmoid_prime
+from digitnet.persistence import load
 
 __version__: str = _core.__version__
 
@@ -19,8 +20,10 @@ __all__ = [
     "DigitnetError",
     "EpochResult",
     "History",
+    "ModelFileError",
     "Network",
     "__version__",
+    "load",
     "reference",
     "sigmoid",
     "sigmoid_prime",

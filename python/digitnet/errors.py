@@ -12,3 +12,10 @@ class DatasetError(DigitnetError):
 
     The message names the file and says what is wrong with it.
     """
+
+
+class ModelFileError(DigitnetError):
+    """A saved model file is unreadable, malformed, or describes an invalid network.
+
+    The message names the file and what is wrong with it.
+    """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from digitnet import _convert, _core
@@ -21,6 +22,14 @@ class Network(NetworkAPI):
         self.sizes = _convert.sizes(sizes)
         self.seed = _convert.seed(seed)
         self._core = _core.Network(self.sizes, self.seed)
+        #: The cost the network trains with, by network2.py's name.
+        self.cost_name = "QuadraticCost"
+
+    def save(self, filename: str | os.PathLike[str]) -> None:
+        """Writes the network to ``filename`` in network2.py's JSON format (atomically)."""
+        from digitnet.persistence import save  # imported here: persistence imports this module
+
+        save(self, filename)
 
     def _get_weights(self) -> list[Float64Array]:
         return self._core.weights()

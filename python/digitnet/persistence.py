@@ -1,0 +1,132 @@
+"""Saving and loading networks in network2.py's JSON format, so models move both ways between
+the book's code and digitnet.
+
+The format is ``{"sizes": [...], "weights": [...], "biases": [...], "cost": "QuadraticCost"}``
+with each weight matrix and bias column as nested lists. Files are parsed as data, never
+executed, and written atomically: an interrupted save never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitnet import _convert
+from digitnet.errors import ModelFileError
+from digitnet.network import Network
+
+#: The largest model file read: far above any MLP on MNIST, and a bound on what a hostile file
+#: can make the parser allocate.
+MAX_FILE_BYTES = 1 << 30
+#: The largest number of parameters a loaded network may have.
+MAX_PARAMETERS = 1 << 27
+
+COSTS = ("QuadraticCost", "CrossEntropyCost")
+
+
+def save(net: Network, filename: str | os.PathLike[str]) -> None:
+    """Writes ``net`` to ``filename`` in network2.py's JSON format, atomically."""
+    data = {
+        "sizes": net.sizes,
+        "weights": [w.tolist() for w in net.weights],
+        "biases": [b.tolist() for b in net.biases],
+        "cost": getattr(net, "cost_name", "QuadraticCost"),
+    }
+    write_atomically(Path(filename), json.dumps(data).encode())
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Writes ``content`` to a temporary file beside ``path``, syncs it, then renames it over
+    ``path``; on any failure (Ctrl-C included) the temporary file is removed."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load(filename: str | os.PathLike[str]) -> Network:
+    """Reads a network saved by :func:`save` or by network2.py's ``Network.save``."""
+    path = Path(filename)
+    try:
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ModelFileError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a digitnet model")
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise ModelFileError(f"{path}: not valid JSON ({error})") from None
+    return _network(path, data)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _network(path: Path, data: Any) -> Network:
+    if not isinstance(data, dict):
+        raise ModelFileError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    missing = [key for key in ("sizes", "weights", "biases") if key not in data]
+    if missing:
+        raise ModelFileError(f"{path}: missing {', '.join(missing)}")
+    cost = data.get("cost", "QuadraticCost")
+    if cost not in COSTS:
+        raise ModelFileError(f"{path}: cost must be one of {', '.join(COSTS)}, got {cost!r}")
+    try:
+        sizes = _convert.sizes(data["sizes"])
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    parameters = sum(y * (x + 1) for x, y in zip(sizes[:-1], sizes[1:], strict=False))
+    if parameters > MAX_PARAMETERS:
+        raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")
+    weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in _pairs(sizes)])
+    biases = _matrices(path, "biases", data["biases"], [(y, 1) for _, y in _pairs(sizes)])
+    net = Network(sizes, seed=0)
+    net.weights = weights
+    net.biases = biases
+    net.cost_name = cost
+    return net
+
+
+def _pairs(sizes: list[int]) -> list[tuple[int, int]]:
+    return list(zip(sizes[:-1], sizes[1:], strict=True))
+
+
+def _matrices(
+    path: Path, name: str, value: Any, shapes: list[tuple[int, int]]
+) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+    if not isinstance(value, list) or len(value) != len(shapes):
+        raise ModelFileError(f"{path}: {name} must be a list of {len(shapes)} matrices")
+    out = []
+    for i, (item, shape) in enumerate(zip(value, shapes, strict=True)):
+        if not (isinstance(item, list) and len(item) == shape[0]) or not all(
+            isinstance(row, list) and len(row) == shape[1] for row in item
+        ):
+            raise ModelFileError(f"{path}: {name}[{i}] must be a {shape[0]}x{shape[1]} matrix")
+        if not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for row in item for v in row
+        ):
+            raise ModelFileError(f"{path}: {name}[{i}] must hold only numbers")
+        try:
+            array = np.array(item, dtype=np.float64)
+        except OverflowError:
+            array = np.array([math.inf])
+        if not np.all(np.isfinite(array)):
+            raise ModelFileError(f"{path}: {name}[{i}] holds a non-finite number")
+        out.append(array)
+    return out
