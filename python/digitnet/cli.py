@@ -20,7 +20,7 @@ from digitnet.network import Network
 
 #: The default seed: one whose N(0, 1) start trains to the book's accuracy (a rare seed leaves
 #: the book's network stuck near 85%; see the README).
-DEFAULT_SEED = 1
+DEFAULT_SEED = 3
 
 EXIT_INTERRUPTED = 130
 
