@@ -97,7 +97,7 @@ def test_ctrl_c_saves_a_valid_model_and_exits_130(mnist_dir: Path, tmp_path: Pat
     process.stdout.readline()  # "Training ..." : the data is loaded and training has begun
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted" in err
     assert json.loads(model.read_text())["sizes"] == [784, 100, 10]

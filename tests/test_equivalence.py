@@ -16,13 +16,15 @@ layer_sizes = st.lists(st.integers(1, 64), min_size=2, max_size=4)
 
 
 @st.composite
-def networks(draw: st.DrawFn) -> tuple[digitnet.Network, reference.Network]:
+def networks(
+    draw: st.DrawFn, scales: tuple[float, ...] = (0.1, 1.0, 3.0, 30.0)
+) -> tuple[digitnet.Network, reference.Network]:
     """A Rust network and a reference network with the same random parameters.
 
     Scales up to 30 push |z| into the hundreds, where the sigmoid saturates.
     """
     sizes = draw(layer_sizes)
-    scale = draw(st.sampled_from([0.1, 1.0, 3.0, 30.0]))
+    scale = draw(st.sampled_from(scales))
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
     rust = digitnet.Network(sizes, seed=0)
     ref = reference.Network(sizes, seed=0)
@@ -35,11 +37,14 @@ def networks(draw: st.DrawFn) -> tuple[digitnet.Network, reference.Network]:
 
 
 @st.composite
-def batches(draw: st.DrawFn, n_in: int, n_out: int, max_rows: int = 40) -> tuple[np.ndarray, ...]:
-    """Inputs (sometimes huge, to saturate the first layer) and one-hot or real targets."""
+def batches(
+    draw: st.DrawFn, n_in: int, n_out: int, max_rows: int = 40, extreme: bool = True
+) -> tuple[np.ndarray, ...]:
+    """Inputs (with ``extreme``, sometimes huge, to saturate the first layer) and one-hot or
+    real targets."""
     rows = draw(st.integers(1, max_rows))
     rng = np.random.default_rng(draw(st.integers(0, 2**32)))
-    scale = draw(st.sampled_from([1.0, 100.0]))
+    scale = draw(st.sampled_from([1.0, 100.0] if extreme else [1.0]))
     x = scale * rng.standard_normal((rows, n_in))
     if draw(st.booleans()):
         y = np.eye(n_out)[rng.integers(0, n_out, rows)]
@@ -78,13 +83,19 @@ def test_update_mini_batch_agrees(data: st.DataObject, eta: float) -> None:
         assert_close(a, b)
 
 
-@settings(max_examples=60)
-@given(data=st.data(), eta=st.floats(0.01, 3.0), mini_batch_size=st.integers(1, 16))
+@settings(max_examples=300)
+@given(data=st.data(), eta=st.floats(0.01, 1.0), mini_batch_size=st.integers(1, 16))
 def test_a_whole_epoch_agrees_given_the_same_order(
     data: st.DataObject, eta: float, mini_batch_size: int
 ) -> None:
-    rust, ref = data.draw(networks())
-    x, y = data.draw(batches(rust.sizes[0], rust.sizes[-1], max_rows=60))
+    # An epoch is a chain of updates, and each step scales a difference in the parameters by up
+    # to about 1 + eta * |x|^2 * |W|^2 * sigma''. With large steps, inputs or weights that is a
+    # chaotic map: two correct implementations that merely sum in different orders part after a
+    # few steps. So whole epochs are compared to 1e-10 where that growth stays bounded (20,000
+    # examples pass here): inputs and weights of order 1, eta up to 1. The next test covers
+    # the rest against the measured conditioning of the epoch.
+    rust, ref = data.draw(networks(scales=(0.1, 1.0)))
+    x, y = data.draw(batches(rust.sizes[0], rust.sizes[-1], max_rows=60, extreme=False))
     order = np.random.default_rng(data.draw(st.integers(0, 2**32))).permutation(x.shape[0])
     rust.train_epoch((x, y), mini_batch_size, eta, order=order)
     ref.train_epoch((x, y), mini_batch_size, eta, order=order)
@@ -115,3 +126,35 @@ def test_saturated_units_agree_to_full_precision() -> None:
     # Element-wise too: each value is within a few ulp of the other.
     np.testing.assert_allclose(digitnet.sigmoid_prime(z), reference.sigmoid_prime(z), rtol=1e-14)
     assert digitnet.sigmoid_prime(40.0) > 0.0
+
+
+def _parameters(net: digitnet.Network | reference.Network) -> np.ndarray:
+    return np.concatenate([p.ravel() for p in [*net.weights, *net.biases]])
+
+
+@settings(max_examples=150)
+@given(data=st.data(), eta=st.floats(0.01, 5.0), mini_batch_size=st.integers(1, 16))
+def test_any_epoch_agrees_within_its_conditioning(
+    data: st.DataObject, eta: float, mini_batch_size: int
+) -> None:
+    """Anywhere, extremes included, the engine and the reference differ after an epoch by no
+    more than the reference itself moves when its starting point is nudged by a few ulp.
+
+    The nudge (relative 1e-13) measures how much the epoch amplifies a difference; rounding
+    differences arise at every step, each at most a few hundred ulp of its step, and each is
+    amplified at most as much, whence the bound's factor of 100 per mini-batch step."""
+    rust, ref = data.draw(networks())
+    x, y = data.draw(batches(rust.sizes[0], rust.sizes[-1], max_rows=60))
+    order = np.random.default_rng(data.draw(st.integers(0, 2**32))).permutation(x.shape[0])
+    nudged = reference.Network(ref.sizes, seed=0)
+    noise = np.random.default_rng(0)
+    nudged.weights = [w * (1 + 1e-13 * noise.standard_normal(w.shape)) for w in ref.weights]
+    nudged.biases = [b * (1 + 1e-13 * noise.standard_normal(b.shape)) for b in ref.biases]
+    for net in (rust, ref, nudged):
+        net.train_epoch((x, y), mini_batch_size, eta, order=order)
+    scale = float(np.max(np.abs(_parameters(ref))))
+    growth = float(np.max(np.abs(_parameters(nudged) - _parameters(ref)))) / (1e-13 * scale)
+    steps = -(-x.shape[0] // mini_batch_size)
+    bound = max(1e-10, 100 * steps * max(growth, 1.0) * np.finfo(float).eps) * scale
+    error = float(np.max(np.abs(_parameters(rust) - _parameters(ref))))
+    assert error <= bound, f"error {error:.3e}, bound {bound:.3e}, growth {growth:.3e}"

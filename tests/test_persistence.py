@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import pickle
 from pathlib import Path
@@ -21,7 +22,7 @@ def network2_file(path: Path, sizes: list[int], seed: int = 0, **overrides: Any)
     rng = np.random.default_rng(seed)
     data: dict[str, Any] = {
         "sizes": sizes,
-        "weights": [rng.standard_normal((y, x)).tolist() for x, y in zip(sizes[:-1], sizes[1:])],
+        "weights": [rng.standard_normal((y, x)).tolist() for x, y in itertools.pairwise(sizes)],
         "biases": [rng.standard_normal((y, 1)).tolist() for y in sizes[1:]],
         "cost": "CrossEntropyCost",
     }

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -113,7 +112,8 @@ def _train(args: argparse.Namespace) -> int:
         raise
     if history:
         best = history.best()
-        assert best is not None and best.accuracy is not None
+        assert best is not None
+        assert best.accuracy is not None
         print(
             f"Best: {100 * best.accuracy:.2f}% after epoch {best.epoch + 1}; "
             f"final: {100 * (history[-1].accuracy or 0):.2f}%; "

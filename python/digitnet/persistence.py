@@ -8,6 +8,7 @@ executed, and written atomically: an interrupted save never leaves a half-writte
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -91,7 +92,7 @@ def _network(path: Path, data: Any) -> Network:
         sizes = _convert.sizes(data["sizes"])
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: {error}") from None
-    parameters = sum(y * (x + 1) for x, y in zip(sizes[:-1], sizes[1:], strict=False))
+    parameters = sum(y * (x + 1) for x, y in itertools.pairwise(sizes))
     if parameters > MAX_PARAMETERS:
         raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")
     weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in _pairs(sizes)])
@@ -104,7 +105,7 @@ def _network(path: Path, data: Any) -> Network:
 
 
 def _pairs(sizes: list[int]) -> list[tuple[int, int]]:
-    return list(zip(sizes[:-1], sizes[1:], strict=True))
+    return list(itertools.pairwise(sizes))
 
 
 def _matrices(
