@@ -72,7 +72,7 @@ CASES: list[tuple[str, Callable[[], Any], type[BaseException], str]] = [
     ("update_mini_batch zero eta", lambda: net().update_mini_batch((GOOD_X, GOOD_Y), 0), ValueError, "eta"),
     ("train_epoch bad order", lambda: net().train_epoch((GOOD_X, GOOD_Y), 2, 1.0, order=[0, 1, 2, 3, 9]), ValueError, "order"),
     ("train_epoch short order", lambda: net().train_epoch((GOOD_X, GOOD_Y), 2, 1.0, order=[0, 1]), ValueError, "order"),
-    ("core wrong dtype", lambda: _core.Network([2, 2], 0).feedforward(np.zeros((1, 2), np.float32)), TypeError, "float32"),
+    ("core wrong dtype", lambda: _core.Network([2, 2], 0).feedforward(np.zeros((1, 2), np.float32)), TypeError, "x: expected a 2-D NumPy array of float64"),
     ("core shape", lambda: _core.Network([2, 2], 0).feedforward(np.zeros((1, 3))), ValueError, r"inputs: expected shape \(n, 2\)"),
     ("core negative label", lambda: _core.Network([2, 2], 0).evaluate(np.zeros((1, 2)), np.array([-1])), ValueError, r"labels\[0\]"),
     ("core zero batch", lambda: _core.Network([2, 2], 0).sgd(np.zeros((1, 2)), np.zeros((1, 2)), 1, 0, 1.0), ValueError, "mini_batch_size"),

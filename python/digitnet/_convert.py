@@ -6,13 +6,28 @@ from __future__ import annotations
 import numbers
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 Float64Array = NDArray[np.float64]
+FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.int64]
+
+#: The float types a network computes in.
+DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
+
+
+def dtype(value: Any) -> np.dtype[Any]:
+    """``float64`` or ``float32``, given as a NumPy dtype, a type or a name."""
+    try:
+        result: np.dtype[Any] = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"dtype: expected float64 or float32, got {value!r}") from None
+    if result not in DTYPES:
+        raise ValueError(f"dtype: must be float64 or float32, got {result}")
+    return result
 
 
 def sizes(value: Any) -> list[int]:
@@ -67,19 +82,19 @@ def seed(value: Any) -> int:
     return as_int
 
 
-def float_array(name: str, value: Any) -> Float64Array:
-    """``value`` as a float64 array, without a copy when it already is one."""
+def float_array(name: str, value: Any, dtype: DTypeLike = np.float64) -> Any:
+    """``value`` as an array of ``dtype``, without a copy when it already is one."""
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested sequences
         raise ValueError(f"{name}: not a rectangular array ({error})") from None
-    if array.dtype == np.float64:
+    if array.dtype == dtype:
         return array
     if array.dtype == np.bool_ or not (
         np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
     ):
         raise TypeError(f"{name}: expected real numbers, got an array of dtype {array.dtype}")
-    return array.astype(np.float64)
+    return array.astype(dtype)
 
 
 def label_array(name: str, value: Any, n_classes: int) -> IntArray:
@@ -100,16 +115,16 @@ def label_array(name: str, value: Any, n_classes: int) -> IntArray:
     return array.astype(np.int64, copy=False)
 
 
-def one_hot(labels: IntArray, n_classes: int) -> Float64Array:
+def one_hot(labels: IntArray, n_classes: int, dtype: DTypeLike = np.float64) -> Any:
     """Rows of zeros with a one at each label (network.py's ``vectorized_result``, batched)."""
-    out = np.zeros((labels.shape[0], n_classes))
+    out = np.zeros((labels.shape[0], n_classes), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
 
 
-def rows(name: str, value: Any, width: int) -> Float64Array:
+def rows(name: str, value: Any, width: int, dtype: DTypeLike = np.float64) -> Any:
     """A batch ``(n, width)``; a single column ``(width, 1)`` or vector ``(width,)`` is one row."""
-    array = float_array(name, value)
+    array = float_array(name, value, dtype)
     if array.ndim == 1 and array.shape[0] == width:
         return array.reshape(1, width)
     if array.ndim == 2 and array.shape == (width, 1):
@@ -154,9 +169,9 @@ def _pairs(name: str, data: Any) -> tuple[list[Any], list[Any]]:
     return xs, ys
 
 
-def _stack_inputs(name: str, xs: list[Any], width: int) -> Float64Array:
+def _stack_inputs(name: str, xs: list[Any], width: int, dtype: DTypeLike) -> Any:
     try:
-        stacked = float_array(name, xs)
+        stacked = float_array(name, xs, dtype)
     except ValueError:
         shapes = sorted({np.shape(x) for x in xs}, key=str)
         raise ValueError(
@@ -169,50 +184,50 @@ def _stack_inputs(name: str, xs: list[Any], width: int) -> Float64Array:
     return np.ascontiguousarray(stacked.reshape(len(xs), width))
 
 
-def targets(name: str, value: Any, n: int, n_out: int) -> Float64Array:
+def targets(name: str, value: Any, n: int, n_out: int, dtype: DTypeLike = np.float64) -> Any:
     """Training targets for ``n`` samples: labels ``(n,)`` become one-hot rows, one-hot or any
     real targets ``(n, n_out)`` (or network.py's ``(n, n_out, 1)`` columns) pass through."""
     array = np.asarray(value)
     if array.ndim == 1:
-        return (
-            one_hot(label_array(name, array, n_out), n_out)
-            if array.shape[0] == n
-            else _bad(name, array.shape, n, n_out)
-        )
-    array = float_array(name, array)
+        if array.shape[0] != n:
+            _bad(name, array.shape, n, n_out)
+        return one_hot(label_array(name, array, n_out), n_out, dtype)
+    array = float_array(name, array, dtype)
     if array.shape in ((n, n_out), (n, n_out, 1)):
         return array.reshape(n, n_out)
-    return _bad(name, array.shape, n, n_out)
+    _bad(name, array.shape, n, n_out)
 
 
-def _bad(name: str, shape: tuple[int, ...], n: int, n_out: int) -> Float64Array:
+def _bad(name: str, shape: tuple[int, ...], n: int, n_out: int) -> NoReturn:
     raise ValueError(
         f"{name}: expected {n} labels ({n},) or targets ({n}, {n_out}), got shape {shape}"
     )
 
 
 def training_arrays(
-    name: str, data: Any, n_in: int, n_out: int
-) -> tuple[Float64Array, Float64Array]:
+    name: str, data: Any, n_in: int, n_out: int, dtype: DTypeLike = np.float64
+) -> tuple[Any, Any]:
     """``(X, Y)`` with X ``(n, n_in)`` and Y ``(n, n_out)`` from network.py's list of
     ``(x, y)`` tuples or from arrays ``(X, labels or targets)``."""
     if _is_array_pair(data):
-        x = rows(f"{name} inputs", data[0], n_in)
-        return x, targets(f"{name} targets", data[1], x.shape[0], n_out)
+        x = rows(f"{name} inputs", data[0], n_in, dtype)
+        return x, targets(f"{name} targets", data[1], x.shape[0], n_out, dtype)
     xs, ys = _pairs(name, data)
-    x = _stack_inputs(f"{name} inputs", xs, n_in)
-    return x, targets(f"{name} targets", ys, len(ys), n_out)
+    x = _stack_inputs(f"{name} inputs", xs, n_in, dtype)
+    return x, targets(f"{name} targets", ys, len(ys), n_out, dtype)
 
 
-def labelled_arrays(name: str, data: Any, n_in: int, n_out: int) -> tuple[Float64Array, IntArray]:
+def labelled_arrays(
+    name: str, data: Any, n_in: int, n_out: int, dtype: DTypeLike = np.float64
+) -> tuple[Any, IntArray]:
     """``(X, labels)`` from network.py's list of ``(x, label)`` tuples or from arrays; one-hot
     targets are turned into labels by their argmax."""
     if _is_array_pair(data):
-        x = rows(f"{name} inputs", data[0], n_in)
+        x = rows(f"{name} inputs", data[0], n_in, dtype)
         ys: Any = data[1]
     else:
         xs, ys = _pairs(name, data)
-        x = _stack_inputs(f"{name} inputs", xs, n_in)
+        x = _stack_inputs(f"{name} inputs", xs, n_in, dtype)
     y = np.asarray(ys)
     if y.ndim > 1:
         y = targets(f"{name} labels", y, x.shape[0], n_out).argmax(axis=1)

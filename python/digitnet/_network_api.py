@@ -17,21 +17,21 @@ import numpy as np
 from tqdm import tqdm
 
 from digitnet import _convert
-from digitnet._convert import Float64Array, IntArray
+from digitnet._convert import FloatArray, IntArray
 from digitnet.history import EpochResult, History
 
 ProgressCallback = Callable[[int, int], Any]
 EpochCallback = Callable[[int], Any]
 
 
-class ParameterList(Sequence[Float64Array]):
+class ParameterList(Sequence[FloatArray]):
     """A network's weights or biases as read-only arrays.
 
     Assigning an item (``net.weights[0] = w``) or the whole list (``net.weights = [...]``) checks
     and sets the parameters; editing a returned array in place raises, since it is a copy.
     """
 
-    def __init__(self, owner: NetworkAPI, kind: str, arrays: list[Float64Array]) -> None:
+    def __init__(self, owner: NetworkAPI, kind: str, arrays: list[FloatArray]) -> None:
         self._owner = owner
         self._kind = kind
         self._arrays = arrays
@@ -39,10 +39,10 @@ class ParameterList(Sequence[Float64Array]):
             array.flags.writeable = False
 
     @overload
-    def __getitem__(self, index: int) -> Float64Array: ...
+    def __getitem__(self, index: int) -> FloatArray: ...
     @overload
-    def __getitem__(self, index: slice) -> list[Float64Array]: ...
-    def __getitem__(self, index: int | slice) -> Float64Array | list[Float64Array]:
+    def __getitem__(self, index: slice) -> list[FloatArray]: ...
+    def __getitem__(self, index: int | slice) -> FloatArray | list[FloatArray]:
         return self._arrays[index]
 
     def __setitem__(self, index: int, value: Any) -> None:
@@ -54,7 +54,7 @@ class ParameterList(Sequence[Float64Array]):
     def __len__(self) -> int:
         return len(self._arrays)
 
-    def __iter__(self) -> Iterator[Float64Array]:
+    def __iter__(self) -> Iterator[FloatArray]:
         return iter(self._arrays)
 
     def __repr__(self) -> str:
@@ -66,32 +66,34 @@ class NetworkAPI(ABC):
     """A fully connected sigmoid network with network.py's methods and attributes."""
 
     sizes: list[int]
+    #: The float type the network computes in.
+    dtype: np.dtype[Any] = np.dtype(np.float64)
 
     # ---- the primitives: batches are rows, biases are 1-D -------------------------------------
 
     @abstractmethod
-    def _get_weights(self) -> list[Float64Array]: ...
+    def _get_weights(self) -> list[FloatArray]: ...
     @abstractmethod
-    def _get_biases(self) -> list[Float64Array]: ...
+    def _get_biases(self) -> list[FloatArray]: ...
     @abstractmethod
-    def _set_weights(self, weights: list[Float64Array]) -> None: ...
+    def _set_weights(self, weights: list[FloatArray]) -> None: ...
     @abstractmethod
-    def _set_biases(self, biases: list[Float64Array]) -> None: ...
+    def _set_biases(self, biases: list[FloatArray]) -> None: ...
     @abstractmethod
-    def _feedforward(self, x: Float64Array) -> Float64Array: ...
+    def _feedforward(self, x: FloatArray) -> FloatArray: ...
     @abstractmethod
-    def _predict(self, x: Float64Array) -> IntArray: ...
+    def _predict(self, x: FloatArray) -> IntArray: ...
     @abstractmethod
     def _backprop(
-        self, x: Float64Array, y: Float64Array
-    ) -> tuple[list[Float64Array], list[Float64Array]]: ...
+        self, x: FloatArray, y: FloatArray
+    ) -> tuple[list[FloatArray], list[FloatArray]]: ...
     @abstractmethod
-    def _update(self, x: Float64Array, y: Float64Array, eta: float) -> None: ...
+    def _update(self, x: FloatArray, y: FloatArray, eta: float) -> None: ...
     @abstractmethod
     def _train_epoch(
         self,
-        x: Float64Array,
-        y: Float64Array,
+        x: FloatArray,
+        y: FloatArray,
         mini_batch_size: int,
         eta: float,
         order: IntArray | None,
@@ -100,8 +102,8 @@ class NetworkAPI(ABC):
     @abstractmethod
     def _sgd(
         self,
-        x: Float64Array,
-        y: Float64Array,
+        x: FloatArray,
+        y: FloatArray,
         epochs: int,
         mini_batch_size: int,
         eta: float,
@@ -143,7 +145,7 @@ class NetworkAPI(ABC):
         value: Sequence[Any],
         expected: list[tuple[int, int]],
         also_vectors: bool = False,
-    ) -> list[Float64Array]:
+    ) -> list[FloatArray]:
         if isinstance(value, (str, bytes, np.ndarray)) or not isinstance(value, Sequence):
             raise TypeError(f"{kind}: expected a list of arrays, got {type(value).__name__}")
         if len(value) != len(expected):
@@ -153,7 +155,7 @@ class NetworkAPI(ABC):
             )
         arrays = []
         for i, (item, shape) in enumerate(zip(value, expected, strict=True)):
-            array = _convert.float_array(f"{kind}[{i}]", item)
+            array = _convert.float_array(f"{kind}[{i}]", item, self.dtype)
             ok = array.shape == shape or (also_vectors and array.shape == shape[:1])
             if not ok:
                 raise ValueError(f"{kind}[{i}]: expected shape {shape}, got {array.shape}")
@@ -164,13 +166,13 @@ class NetworkAPI(ABC):
 
     # ---- network.py's methods -----------------------------------------------------------------
 
-    def feedforward(self, a: Any) -> Float64Array:
+    def feedforward(self, a: Any) -> FloatArray:
         """The network's output for input ``a``: a column ``(n_in, 1)`` gives ``(n_out, 1)`` as in
         network.py, a vector ``(n_in,)`` gives ``(n_out,)``, a batch ``(n, n_in)`` gives
         ``(n, n_out)``."""
         n_in = self.sizes[0]
-        array = _convert.float_array("a", a)
-        out = self._feedforward(_convert.rows("a", array, n_in))
+        array = _convert.float_array("a", a, self.dtype)
+        out = self._feedforward(_convert.rows("a", array, n_in, self.dtype))
         if array.shape == (n_in, 1):
             return out.reshape(-1, 1)
         if array.ndim == 1:
@@ -179,41 +181,45 @@ class NetworkAPI(ABC):
 
     def predict(self, x: Any) -> IntArray:
         """The predicted class (index of the most active output) for each row of ``x``."""
-        return self._predict(_convert.rows("x", x, self.sizes[0]))
+        return self._predict(_convert.rows("x", x, self.sizes[0], self.dtype))
 
-    def backprop(self, x: Any, y: Any) -> tuple[list[Float64Array], list[Float64Array]]:
+    def backprop(self, x: Any, y: Any) -> tuple[list[FloatArray], list[FloatArray]]:
         """The gradient of the quadratic cost for the sample ``(x, y)`` as ``(nabla_b, nabla_w)``,
         in the shapes of ``biases`` and ``weights``; for a batch of rows, the sum over the batch."""
         n_in, n_out = self.sizes[0], self.sizes[-1]
-        xs = _convert.rows("x", x, n_in)
+        xs = _convert.rows("x", x, n_in, self.dtype)
         y_array = np.asarray(y)
         if y_array.ndim == 0:
-            ys = _convert.one_hot(_convert.label_array("y", y_array.reshape(1), n_out), n_out)
+            labels = _convert.label_array("y", y_array.reshape(1), n_out)
+            ys = _convert.one_hot(labels, n_out, self.dtype)
         else:
-            ys = _convert.targets("y", _convert.rows("y", y_array, n_out), xs.shape[0], n_out)
+            ys = _convert.targets(
+                "y", _convert.rows("y", y_array, n_out), xs.shape[0], n_out, self.dtype
+            )
         nabla_b, nabla_w = self._backprop(xs, ys)
         return [b.reshape(-1, 1) for b in nabla_b], nabla_w
 
     def update_mini_batch(self, mini_batch: Any, eta: float) -> None:
         """One step of gradient descent, ``w -= eta/m * sum(nabla_w)`` (and for ``b``), on a list of
         ``(x, y)`` tuples or on arrays ``(X, Y)``."""
-        x, y = _convert.training_arrays("mini_batch", mini_batch, self.sizes[0], self.sizes[-1])
+        x, y = _convert.training_arrays("mini_batch", mini_batch, *self._ends(), self.dtype)
         self._update(x, y, _convert.learning_rate(eta))
 
-    def cost_derivative(self, output_activations: Any, y: Any) -> Float64Array:
+    def cost_derivative(self, output_activations: Any, y: Any) -> FloatArray:
         """The vector of partial derivatives of the quadratic cost with respect to the output
         activations, ``output_activations - y``."""
-        return _convert.float_array("output_activations", output_activations) - (
-            _convert.float_array("y", y)
-        )
+        difference: FloatArray = _convert.float_array(
+            "output_activations", output_activations
+        ) - _convert.float_array("y", y)
+        return difference
 
     def evaluate(self, test_data: Any) -> int:
         """The number of test inputs for which the network's most active output is the label;
         ``test_data`` is a list of ``(x, label)`` tuples or arrays ``(X, labels)``."""
-        x, labels = _convert.labelled_arrays("test_data", test_data, self.sizes[0], self.sizes[-1])
+        x, labels = _convert.labelled_arrays("test_data", test_data, *self._ends(), self.dtype)
         return self._evaluate(x, labels)
 
-    def _evaluate(self, x: Float64Array, labels: IntArray) -> int:
+    def _evaluate(self, x: FloatArray, labels: IntArray) -> int:
         return int(np.count_nonzero(self._predict(x) == labels))
 
     def train_epoch(
@@ -225,7 +231,7 @@ class NetworkAPI(ABC):
     ) -> None:
         """One epoch of SGD visiting the samples in ``order`` (a permutation of their indices; a
         fresh random one when ``None``), cut into mini-batches of ``mini_batch_size``."""
-        x, y = _convert.training_arrays("training_data", training_data, *self._ends())
+        x, y = _convert.training_arrays("training_data", training_data, *self._ends(), self.dtype)
         indices = None
         if order is not None:
             indices = _convert.label_array("order", order, x.shape[0])
@@ -262,13 +268,13 @@ class NetworkAPI(ABC):
         stderr is a terminal). ``callback(result)`` runs after each epoch; returning ``True``
         stops training. Returns the per-epoch :class:`~digitnet.history.History`.
         """
-        x, y = _convert.training_arrays("training_data", training_data, *self._ends())
+        x, y = _convert.training_arrays("training_data", training_data, *self._ends(), self.dtype)
         epochs = _convert.non_negative_int("epochs", epochs)
         mini_batch_size = _convert.positive_int("mini_batch_size", mini_batch_size)
         eta = _convert.learning_rate(eta)
         test = None
         if test_data is not None:
-            test = _convert.labelled_arrays("test_data", test_data, *self._ends())
+            test = _convert.labelled_arrays("test_data", test_data, *self._ends(), self.dtype)
 
         history = History()
         show_bar = sys.stderr.isatty() if progress is None else progress

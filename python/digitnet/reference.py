@@ -12,18 +12,18 @@ from typing import Any
 import numpy as np
 
 from digitnet import _convert
-from digitnet._convert import Float64Array, IntArray
+from digitnet._convert import FloatArray, IntArray
 from digitnet._network_api import EpochCallback, NetworkAPI, ProgressCallback
 
 
-def sigmoid(z: Float64Array) -> Float64Array:
+def sigmoid(z: FloatArray) -> FloatArray:
     """The sigmoid function, in the form that cannot overflow: ``exp(z) / (1 + exp(z))`` for
     negative ``z``."""
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def sigmoid_prime(z: Float64Array) -> Float64Array:
+def sigmoid_prime(z: FloatArray) -> FloatArray:
     """The derivative of the sigmoid, ``sigmoid(z) * (1 - sigmoid(z))``, written as
     ``sigmoid(z) * sigmoid(-z)`` so it keeps its precision where the sigmoid saturates."""
     return sigmoid(z) * sigmoid(-z)
@@ -36,38 +36,36 @@ class Network(NetworkAPI):
         self.sizes = _convert.sizes(sizes)
         self.seed = _convert.seed(seed)
         self.rng = np.random.default_rng(self.seed)
-        self._biases = [self.rng.standard_normal(y) for y in self.sizes[1:]]
-        self._weights = [
+        self._biases: list[FloatArray] = [self.rng.standard_normal(y) for y in self.sizes[1:]]
+        self._weights: list[FloatArray] = [
             self.rng.standard_normal((y, x))
             for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         ]
 
-    def _get_weights(self) -> list[Float64Array]:
+    def _get_weights(self) -> list[FloatArray]:
         return [w.copy() for w in self._weights]
 
-    def _get_biases(self) -> list[Float64Array]:
+    def _get_biases(self) -> list[FloatArray]:
         return [b.copy() for b in self._biases]
 
-    def _set_weights(self, weights: list[Float64Array]) -> None:
+    def _set_weights(self, weights: list[FloatArray]) -> None:
         self._weights = [w.copy() for w in weights]
 
-    def _set_biases(self, biases: list[Float64Array]) -> None:
+    def _set_biases(self, biases: list[FloatArray]) -> None:
         self._biases = [b.copy() for b in biases]
 
-    def _feedforward(self, x: Float64Array) -> Float64Array:
+    def _feedforward(self, x: FloatArray) -> FloatArray:
         _check_finite("a", x)
         a = x
         for w, b in zip(self._weights, self._biases, strict=True):
             a = sigmoid(a @ w.T + b)
         return a
 
-    def _predict(self, x: Float64Array) -> IntArray:
+    def _predict(self, x: FloatArray) -> IntArray:
         labels: IntArray = self._feedforward(x).argmax(axis=1)
         return labels
 
-    def _backprop(
-        self, x: Float64Array, y: Float64Array
-    ) -> tuple[list[Float64Array], list[Float64Array]]:
+    def _backprop(self, x: FloatArray, y: FloatArray) -> tuple[list[FloatArray], list[FloatArray]]:
         """The gradient of the quadratic cost summed over the rows of ``(x, y)``."""
         _check_finite("x", x)
         _check_finite("y", y)
@@ -82,8 +80,8 @@ class Network(NetworkAPI):
             activations.append(activation)
         # Backward: the output error, then each layer's error from the one above.
         delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
-        nabla_b = [np.zeros_like(b) for b in self._biases]
-        nabla_w = [np.zeros_like(w) for w in self._weights]
+        nabla_b: list[FloatArray] = [np.zeros_like(b) for b in self._biases]
+        nabla_w: list[FloatArray] = [np.zeros_like(w) for w in self._weights]
         nabla_b[-1] = delta.sum(axis=0)
         nabla_w[-1] = delta.T @ activations[-2]
         for layer in range(2, self.num_layers):
@@ -92,7 +90,7 @@ class Network(NetworkAPI):
             nabla_w[-layer] = delta.T @ activations[-layer - 1]
         return nabla_b, nabla_w
 
-    def _update(self, x: Float64Array, y: Float64Array, eta: float) -> None:
+    def _update(self, x: FloatArray, y: FloatArray, eta: float) -> None:
         nabla_b, nabla_w = self._backprop(x, y)
         m = x.shape[0]
         self._weights = [w - (eta / m) * nw for w, nw in zip(self._weights, nabla_w, strict=True)]
@@ -100,8 +98,8 @@ class Network(NetworkAPI):
 
     def _train_epoch(
         self,
-        x: Float64Array,
-        y: Float64Array,
+        x: FloatArray,
+        y: FloatArray,
         mini_batch_size: int,
         eta: float,
         order: IntArray | None,
@@ -119,8 +117,8 @@ class Network(NetworkAPI):
 
     def _sgd(
         self,
-        x: Float64Array,
-        y: Float64Array,
+        x: FloatArray,
+        y: FloatArray,
         epochs: int,
         mini_batch_size: int,
         eta: float,
@@ -136,6 +134,6 @@ class Network(NetworkAPI):
         return epochs
 
 
-def _check_finite(name: str, array: Float64Array) -> None:
+def _check_finite(name: str, array: FloatArray) -> None:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name}: contains a non-finite value (NaN or infinity)")

@@ -7,6 +7,7 @@
 mod convert;
 mod errors;
 mod interrupt;
+mod model;
 mod network;
 
 use pyo3::prelude::*;

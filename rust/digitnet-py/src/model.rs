@@ -1,0 +1,108 @@
+use digitnet_core::{Float, Network, Trainer};
+use numpy::Element;
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::PyResult;
+
+use crate::errors::IntoPyResult;
+
+/// A network in one precision with the trainer that last trained it.
+pub(crate) struct Model<F> {
+    pub(crate) net: Network<F>,
+    trainer: Option<Trainer<F>>,
+}
+
+impl<F: Float> Model<F> {
+    pub(crate) fn new(net: Network<F>) -> Self {
+        Model { net, trainer: None }
+    }
+
+    /// The network and a trainer for `batch_size`, made on first use and kept while the size
+    /// holds, so that training allocates its buffers once.
+    pub(crate) fn net_and_trainer(
+        &mut self,
+        batch_size: usize,
+    ) -> PyResult<(&mut Network<F>, &mut Trainer<F>)> {
+        let trainer = match self.trainer.take() {
+            Some(t) if t.batch_size() == batch_size => t,
+            _ => Trainer::new(&self.net, batch_size).py()?,
+        };
+        let trainer = self.trainer.insert(trainer);
+        Ok((&mut self.net, trainer))
+    }
+}
+
+/// The network in whichever precision it was made.
+pub(crate) enum Engine {
+    F64(Model<f64>),
+    F32(Model<f32>),
+}
+
+/// Which precision an [`Engine`] computes in, without borrowing it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dtype {
+    F64,
+    F32,
+}
+
+impl Engine {
+    pub(crate) fn kind(&self) -> Dtype {
+        match self {
+            Engine::F64(_) => Dtype::F64,
+            Engine::F32(_) => Dtype::F32,
+        }
+    }
+
+    pub(crate) fn dtype(&self) -> &'static str {
+        match self {
+            Engine::F64(_) => f64::NAME,
+            Engine::F32(_) => f32::NAME,
+        }
+    }
+}
+
+/// The float types the binding exposes, with access to the engine's model of that type.
+pub(crate) trait Precision: Float + Element {
+    /// NumPy's name for the type.
+    const NAME: &'static str;
+    fn model(engine: &Engine) -> PyResult<&Model<Self>>;
+    fn model_mut(engine: &mut Engine) -> PyResult<&mut Model<Self>>;
+}
+
+fn wrong_precision(engine: &Engine) -> pyo3::PyErr {
+    PyRuntimeError::new_err(format!(
+        "internal error: the network is {}; please report this as a bug",
+        engine.dtype()
+    ))
+}
+
+impl Precision for f64 {
+    const NAME: &'static str = "float64";
+    fn model(engine: &Engine) -> PyResult<&Model<f64>> {
+        match engine {
+            Engine::F64(m) => Ok(m),
+            other => Err(wrong_precision(other)),
+        }
+    }
+    fn model_mut(engine: &mut Engine) -> PyResult<&mut Model<f64>> {
+        match engine {
+            Engine::F64(m) => Ok(m),
+            other => Err(wrong_precision(other)),
+        }
+    }
+}
+
+impl Precision for f32 {
+    const NAME: &'static str = "float32";
+    fn model(engine: &Engine) -> PyResult<&Model<f32>> {
+        match engine {
+            Engine::F32(m) => Ok(m),
+            other => Err(wrong_precision(other)),
+        }
+    }
+    fn model_mut(engine: &mut Engine) -> PyResult<&mut Model<f32>> {
+        match engine {
+            Engine::F32(m) => Ok(m),
+            other => Err(wrong_precision(other)),
+        }
+    }
+}
