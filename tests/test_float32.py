@@ -17,6 +17,8 @@ is below float32's resolution once z > 17.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from conftest import assert_close
@@ -41,7 +43,7 @@ def pair(draw: st.DrawFn) -> tuple[digitnet.Network, reference.Network, np.ndarr
     ref = reference.Network(sizes, seed=0)
     weights = [
         (rng.standard_normal((y, x)) / np.sqrt(x)).astype(np.float32)
-        for x, y in zip(sizes[:-1], sizes[1:], strict=True)
+        for x, y in itertools.pairwise(sizes)
     ]
     biases = [rng.standard_normal((y, 1)).astype(np.float32) for y in sizes[1:]]
     for net in (f32, ref):
@@ -57,7 +59,7 @@ def test_float32_attributes_and_outputs() -> None:
     assert net.dtype == np.float32
     assert all(p.dtype == np.float32 for p in [*net.weights, *net.biases])
     assert net.feedforward(np.zeros((2, 5))).dtype == np.float32
-    nabla_b, nabla_w = net.backprop(np.zeros((5, 1)), 1)
+    _nabla_b, nabla_w = net.backprop(np.zeros((5, 1)), 1)
     assert nabla_w[0].dtype == np.float32
 
 
