@@ -123,14 +123,21 @@ def one_hot(labels: IntArray, n_classes: int, dtype: DTypeLike = np.float64) -> 
 
 
 def rows(name: str, value: Any, width: int, dtype: DTypeLike = np.float64) -> Any:
-    """A batch ``(n, width)``; a single column ``(width, 1)`` or vector ``(width,)`` is one row."""
+    """A C-contiguous batch ``(n, width)``; a single column ``(width, 1)`` or vector ``(width,)``
+    is one row.
+
+    A C-contiguous array passes through without a copy. Others (Fortran order, strided views)
+    are copied once, so that the engine reads whole rows from memory and, since its matrix
+    kernels round according to layout, so that the same data gives the same result bit for bit
+    whatever its layout.
+    """
     array = float_array(name, value, dtype)
-    if array.ndim == 1 and array.shape[0] == width:
-        return array.reshape(1, width)
-    if array.ndim == 2 and array.shape == (width, 1):
-        return array.reshape(1, width)
+    if (array.ndim == 1 and array.shape[0] == width) or (
+        array.ndim == 2 and array.shape == (width, 1)
+    ):
+        return np.ascontiguousarray(array.reshape(1, width))
     if array.ndim == 2 and array.shape[1] == width:
-        return array
+        return np.ascontiguousarray(array)
     raise ValueError(
         f"{name}: expected a column ({width}, 1), a vector ({width},) or a batch (n, {width}), "
         f"got shape {array.shape}"
@@ -194,7 +201,7 @@ def targets(name: str, value: Any, n: int, n_out: int, dtype: DTypeLike = np.flo
         return one_hot(label_array(name, array, n_out), n_out, dtype)
     array = float_array(name, array, dtype)
     if array.shape in ((n, n_out), (n, n_out, 1)):
-        return array.reshape(n, n_out)
+        return np.ascontiguousarray(array.reshape(n, n_out))
     _bad(name, array.shape, n, n_out)
 
 

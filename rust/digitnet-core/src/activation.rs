@@ -22,6 +22,22 @@ pub fn sigmoid_prime<F: Float>(z: F) -> F {
     sigmoid(z) * sigmoid(-z)
 }
 
+/// `(σ(z), σ'(z))` from a single exponential: with `e = e^{-|z|}`, `σ(|z|) = 1/(1+e)` and
+/// `σ(-|z|) = e/(1+e)`, and `σ'(z) = σ(z)·σ(-z)` is their product. The same accurate forms as
+/// [`sigmoid`] and [`sigmoid_prime`] at half the cost, for the training loop.
+#[inline]
+pub(crate) fn sigmoid_and_slope<F: Float>(z: F) -> (F, F) {
+    let e = (-z.abs()).exp();
+    let big = F::one() / (F::one() + e);
+    let small = e * big;
+    let slope = big * small;
+    if z >= F::zero() {
+        (big, slope)
+    } else {
+        (small, slope)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +85,22 @@ mod tests {
             let numeric = (sigmoid(z + h) - sigmoid(z - h)) / (2.0 * h);
             assert!((numeric - sigmoid_prime(z)).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn sigmoid_and_slope_match_the_separate_forms() {
+        for &z in &[-800.0_f64, -40.0, -3.0, -1e-3, 0.0, 2.5, 30.0, 745.0, 1e308] {
+            let (s, p) = sigmoid_and_slope(z);
+            assert!(
+                (s - sigmoid(z)).abs() <= 2.0 * f64::EPSILON * sigmoid(z),
+                "{z}"
+            );
+            assert!(
+                (p - sigmoid_prime(z)).abs() <= 4.0 * f64::EPSILON * sigmoid_prime(z),
+                "{z}"
+            );
+        }
+        assert!(sigmoid_and_slope(f64::NAN).0.is_nan());
     }
 
     #[test]

@@ -1,8 +1,9 @@
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Zip};
 
+use crate::activation::sigmoid_and_slope;
 use crate::alloc::{try_zeros1, try_zeros2};
-use crate::{sigmoid, sigmoid_prime, Float, Network, Result};
+use crate::matmul::matmul;
+use crate::{Float, Network, Result};
 
 /// The gradient of the quadratic cost, summed over the samples of a mini-batch, in the shapes of
 /// the network's parameters (network.py's `nabla_w` and `nabla_b`).
@@ -17,10 +18,10 @@ pub struct Gradients<F> {
 #[derive(Debug, Clone)]
 pub(crate) struct Backprop<F> {
     capacity: usize,
-    /// Weighted inputs `z` of each layer, `(capacity, n_l)`.
-    zs: Vec<Array2<F>>,
     /// Activations `σ(z)` of each layer, `(capacity, n_l)`.
     activations: Vec<Array2<F>>,
+    /// Slopes `σ'(z)` of each layer, `(capacity, n_l)`: all the backward pass needs of `z`.
+    slopes: Vec<Array2<F>>,
     /// Errors `δ = ∂C/∂z` of each layer, `(capacity, n_l)`.
     deltas: Vec<Array2<F>>,
     pub(crate) gradients: Gradients<F>,
@@ -36,8 +37,8 @@ impl<F: Float> Backprop<F> {
                 .map(|(l, &n)| try_zeros2(&format!("{what}[{l}] for a mini-batch"), capacity, n))
                 .collect()
         };
-        let zs = buffers("z")?;
         let activations = buffers("activations")?;
+        let slopes = buffers("slopes")?;
         let deltas = buffers("deltas")?;
         let weights = net
             .weights()
@@ -53,8 +54,8 @@ impl<F: Float> Backprop<F> {
             .collect::<Result<_>>()?;
         Ok(Backprop {
             capacity,
-            zs,
             activations,
+            slopes,
             deltas,
             gradients: Gradients { weights, biases },
         })
@@ -64,77 +65,128 @@ impl<F: Float> Backprop<F> {
         self.capacity
     }
 
-    /// Computes the gradients summed over the rows of `x` (inputs) and `y` (targets), which the
-    /// caller has checked: `x` is `(m, n_in)`, `y` is `(m, n_out)`, `0 < m <= capacity`.
+    /// Stores in `self.gradients` the gradients summed over the rows of `x` (inputs) and `y`
+    /// (targets), which the caller has checked: `x` is `(m, n_in)`, `y` is `(m, n_out)`,
+    /// `0 < m <= capacity`.
     pub(crate) fn compute(&mut self, net: &Network<F>, x: ArrayView2<'_, F>, y: ArrayView2<'_, F>) {
         let m = x.nrows();
-        debug_assert!(m > 0 && m <= self.capacity && y.nrows() == m);
-        let layers = self.zs.len();
-
-        // Forward: Z_l = A_{l-1} W_lᵀ + b_l, A_l = σ(Z_l).
-        for l in 0..layers {
-            let (before, rest) = self.activations.split_at_mut(l);
-            let input = if l == 0 { x } else { live(&before[l - 1], m) };
-            let mut z = live_mut(&mut self.zs[l], m);
-            general_mat_mul(F::one(), &input, &net.weights()[l].t(), F::zero(), &mut z);
-            let bias = &net.biases()[l];
-            let mut a = live_mut(&mut rest[0], m);
-            Zip::from(z.rows_mut())
-                .and(a.rows_mut())
-                .for_each(|mut z_row, mut a_row| {
-                    Zip::from(&mut z_row)
-                        .and(&mut a_row)
-                        .and(bias)
-                        .for_each(|z, a, &b| {
-                            *z = *z + b;
-                            *a = sigmoid(*z);
-                        });
-                });
-        }
-
-        // Output error of the quadratic cost: δ_L = (a_L − y) ⊙ σ'(z_L).
-        let last = layers - 1;
-        Zip::from(live_mut(&mut self.deltas[last], m))
-            .and(live(&self.activations[last], m))
-            .and(y)
-            .and(live(&self.zs[last], m))
-            .for_each(|d, &a, &y, &z| *d = (a - y) * sigmoid_prime(z));
-
-        // Backward: ∇W_l = δ_lᵀ A_{l-1}, ∇b_l = Σ_rows δ_l, δ_{l-1} = (δ_l W_l) ⊙ σ'(Z_{l-1}).
-        for l in (0..layers).rev() {
+        self.forward(net, x);
+        self.output_error(y, m);
+        for l in (0..self.deltas.len()).rev() {
             let input = if l == 0 {
                 x
             } else {
                 live(&self.activations[l - 1], m)
             };
-            let (below, here) = self.deltas.split_at_mut(l);
-            let delta = live(&here[0], m);
-            general_mat_mul(
+            let delta = live(&self.deltas[l], m);
+            let nabla_w = &mut self.gradients.weights[l];
+            matmul(
                 F::one(),
                 &delta.t(),
                 &input,
                 F::zero(),
-                &mut self.gradients.weights[l],
+                &mut nabla_w.view_mut(),
             );
-            let nabla_b = &mut self.gradients.biases[l];
-            nabla_b.fill(F::zero());
-            for row in delta.rows() {
-                nabla_b.zip_mut_with(&row, |s, &d| *s = *s + d);
-            }
+            sum_rows(&delta, &mut self.gradients.biases[l]);
             if l > 0 {
-                let mut previous = live_mut(&mut below[l - 1], m);
-                general_mat_mul(
-                    F::one(),
-                    &delta,
-                    &net.weights()[l],
-                    F::zero(),
-                    &mut previous,
-                );
-                Zip::from(&mut previous)
-                    .and(live(&self.zs[l - 1], m))
-                    .for_each(|d, &z| *d = *d * sigmoid_prime(z));
+                self.propagate_error(&net.weights()[l], l, m);
             }
         }
+    }
+
+    /// One step of gradient descent on the rows of `(x, y)`, `w ← w − (η/m)·Σ∇w` and the same
+    /// for `b`, with each layer's gradient added into its weights as it is computed rather than
+    /// stored (checked as for [`Backprop::compute`]).
+    pub(crate) fn descend(
+        &mut self,
+        net: &mut Network<F>,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        eta: f64,
+    ) {
+        let m = x.nrows();
+        let step = -F::from_f64(eta / m as f64);
+        self.forward(net, x);
+        self.output_error(y, m);
+        let (weights, biases) = net.parameters_mut();
+        for l in (0..self.deltas.len()).rev() {
+            // δ_{l-1} needs W_l as it was before this step, so it goes first.
+            if l > 0 {
+                self.propagate_error(&weights[l], l, m);
+            }
+            let input = if l == 0 {
+                x
+            } else {
+                live(&self.activations[l - 1], m)
+            };
+            let delta = live(&self.deltas[l], m);
+            matmul(
+                step,
+                &delta.t(),
+                &input,
+                F::one(),
+                &mut weights[l].view_mut(),
+            );
+            let nabla_b = &mut self.gradients.biases[l];
+            sum_rows(&delta, nabla_b);
+            biases[l].scaled_add(step, nabla_b);
+        }
+    }
+
+    /// `A_l = σ(A_{l-1} W_lᵀ + b_l)` for every layer, keeping `σ'` of each weighted input.
+    fn forward(&mut self, net: &Network<F>, x: ArrayView2<'_, F>) {
+        let m = x.nrows();
+        debug_assert!(m > 0 && m <= self.capacity);
+        for l in 0..self.activations.len() {
+            let (before, rest) = self.activations.split_at_mut(l);
+            let input = if l == 0 { x } else { live(&before[l - 1], m) };
+            let mut a = live_mut(&mut rest[0], m);
+            matmul(F::one(), &input, &net.weights()[l].t(), F::zero(), &mut a);
+            let bias = &net.biases()[l];
+            let mut slope = live_mut(&mut self.slopes[l], m);
+            Zip::from(a.rows_mut())
+                .and(slope.rows_mut())
+                .for_each(|mut a_row, mut slope_row| {
+                    Zip::from(&mut a_row)
+                        .and(&mut slope_row)
+                        .and(bias)
+                        .for_each(|a, s, &b| (*a, *s) = sigmoid_and_slope(*a + b));
+                });
+        }
+    }
+
+    /// The output error of the quadratic cost, `δ_L = (a_L − y) ⊙ σ'(z_L)`.
+    fn output_error(&mut self, y: ArrayView2<'_, F>, m: usize) {
+        let last = self.deltas.len() - 1;
+        Zip::from(live_mut(&mut self.deltas[last], m))
+            .and(live(&self.activations[last], m))
+            .and(y)
+            .and(live(&self.slopes[last], m))
+            .for_each(|d, &a, &y, &s| *d = (a - y) * s);
+    }
+
+    /// `δ_{l-1} = (δ_l W_l) ⊙ σ'(z_{l-1})`.
+    fn propagate_error(&mut self, weights: &Array2<F>, l: usize, m: usize) {
+        let (below, here) = self.deltas.split_at_mut(l);
+        let mut previous = live_mut(&mut below[l - 1], m);
+        matmul(
+            F::one(),
+            &live(&here[0], m),
+            &weights.view(),
+            F::zero(),
+            &mut previous,
+        );
+        Zip::from(&mut previous)
+            .and(live(&self.slopes[l - 1], m))
+            .for_each(|d, &s| *d = *d * s);
+    }
+}
+
+/// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.
+fn sum_rows<F: Float>(delta: &ArrayView2<'_, F>, out: &mut Array1<F>) {
+    out.fill(F::zero());
+    for row in delta.rows() {
+        out.zip_mut_with(&row, |s, &d| *s = *s + d);
     }
 }
 

@@ -14,7 +14,9 @@ mod backprop;
 mod data;
 mod error;
 mod float;
+mod matmul;
 mod network;
+mod prefetch;
 mod rng;
 mod training;
 

@@ -2,6 +2,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::alloc::{try_zeros1, try_zeros2};
+use crate::matmul::matmul;
 use crate::{check_finite, sigmoid, Error, Float, Result, SeededRng};
 
 /// Rows of a batch pushed through the network at once during inference: large enough for the
@@ -212,7 +213,8 @@ impl<F: Float> Network<F> {
     fn forward_chunk(&self, x: ArrayView2<'_, F>) -> Array2<F> {
         let mut a = x.to_owned();
         for (w, b) in self.weights.iter().zip(&self.biases) {
-            let mut z = a.dot(&w.t());
+            let mut z = Array2::zeros((a.nrows(), w.nrows()));
+            matmul(F::one(), &a.view(), &w.t(), F::zero(), &mut z.view_mut());
             Zip::from(z.rows_mut()).for_each(|mut row| {
                 Zip::from(&mut row)
                     .and(b)

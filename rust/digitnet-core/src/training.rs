@@ -2,6 +2,7 @@ use ndarray::{s, Array2, ArrayView2};
 
 use crate::alloc::try_zeros2;
 use crate::backprop::Backprop;
+use crate::prefetch::prefetch_row;
 use crate::{Error, Float, Gradients, Network, Result, TrainingSet};
 
 /// The number of mini-batches of `batch_size` that cover `n` samples (the last may be smaller).
@@ -65,8 +66,11 @@ impl<F: Float> Trainer<F> {
         eta: f64,
     ) -> Result<()> {
         check_eta(eta)?;
-        self.backprop(net, x, y)?;
-        self.apply(net, x.nrows(), eta);
+        self.check_network(net)?;
+        let data = TrainingSet::new(x, y, net.n_inputs(), net.n_outputs())?;
+        self.ensure_capacity(net, data.len())?;
+        self.backprop
+            .descend(net, data.inputs(), data.targets(), eta);
         Ok(())
     }
 
@@ -89,18 +93,21 @@ impl<F: Float> Trainer<F> {
         let batch_size = self.batch_size();
         let batches = batch_count(order.len(), batch_size);
         for batch in first_batch..batches {
-            let indices = &order[batch * batch_size..((batch + 1) * batch_size).min(order.len())];
+            let indices = batch_indices(order, batch, batch_size);
             let m = indices.len();
             for (row, &i) in indices.iter().enumerate() {
                 self.batch_x.row_mut(row).assign(&data.inputs().row(i));
                 self.batch_y.row_mut(row).assign(&data.targets().row(i));
             }
-            self.backprop.compute(
+            for &i in batch_indices(order, batch + 1, batch_size) {
+                prefetch_row(data.inputs().row(i));
+            }
+            self.backprop.descend(
                 net,
                 self.batch_x.slice(s![..m, ..]),
                 self.batch_y.slice(s![..m, ..]),
+                eta,
             );
-            self.apply(net, m, eta);
             if !keep_going(batch + 1) {
                 return Ok(batch + 1);
             }
@@ -120,17 +127,6 @@ impl<F: Float> Trainer<F> {
             .map(|_| ())
     }
 
-    fn apply(&self, net: &mut Network<F>, m: usize, eta: f64) {
-        let step = -F::from_f64(eta / m as f64);
-        let (weights, biases) = net.parameters_mut();
-        for (w, nabla) in weights.iter_mut().zip(&self.backprop.gradients.weights) {
-            w.scaled_add(step, nabla);
-        }
-        for (b, nabla) in biases.iter_mut().zip(&self.backprop.gradients.biases) {
-            b.scaled_add(step, nabla);
-        }
-    }
-
     fn ensure_capacity(&mut self, net: &Network<F>, m: usize) -> Result<()> {
         if m > self.batch_size() {
             *self = Trainer::new(net, m)?;
@@ -148,6 +144,12 @@ impl<F: Float> Trainer<F> {
         }
         Ok(())
     }
+}
+
+/// The sample indices of mini-batch `batch` (empty past the end).
+fn batch_indices(order: &[usize], batch: usize, batch_size: usize) -> &[usize] {
+    let start = (batch * batch_size).min(order.len());
+    &order[start..(start + batch_size).min(order.len())]
 }
 
 fn check_eta(eta: f64) -> Result<()> {
