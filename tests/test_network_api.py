@@ -208,3 +208,39 @@ def test_module_functions() -> None:
 
 def test_core_is_the_compiled_extension() -> None:
     assert digitnet._core.__file__.endswith((".so", ".pyd"))
+
+
+def test_copy_trains_on_exactly_as_the_original() -> None:
+    import copy
+
+    training_data, _ = network_py_data(60)
+    net = digitnet.Network([6, 5, 3], seed=9)
+    net.SGD(training_data, 1, 10, 3.0, verbose=False)
+    twin = copy.deepcopy(net)
+    for n in (net, twin):
+        n.SGD(training_data, 2, 10, 3.0, verbose=False)
+    for a, b in zip([*net.weights, *net.biases], [*twin.weights, *twin.biases], strict=True):
+        np.testing.assert_array_equal(a, b)
+    twin.weights = [np.zeros((5, 6)), np.zeros((3, 5))]
+    assert net.weights[0].any(), "the copy is independent"
+
+
+def test_pickle_round_trip_keeps_parameters_and_dtype() -> None:
+    import pickle
+
+    net = digitnet.Network([4, 3, 2], seed=5, dtype="float32")
+    restored = pickle.loads(pickle.dumps(net))
+    assert restored.sizes == net.sizes
+    assert restored.seed == net.seed
+    assert restored.dtype == np.float32
+    for a, b in zip(
+        [*net.weights, *net.biases], [*restored.weights, *restored.biases], strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_jupyter_reprs() -> None:
+    net = digitnet.Network([4, 3, 2], seed=5)
+    assert "<table" in net._repr_html_()
+    history = net.SGD((np.zeros((4, 4)), np.array([0, 1, 0, 1])), 2, 2, 1.0, verbose=False)
+    assert "<table" in history._repr_html_()

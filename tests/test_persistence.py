@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -122,3 +123,12 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_model_file_error_is_a_digitnet_error() -> None:
     assert issubclass(ModelFileError, digitnet.DigitnetError)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        digitnet.Network([3, 2], seed=0).save(tmp_path / "m.json")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644

@@ -7,6 +7,8 @@ same network in plain NumPy; ``digitnet.datasets.mnist`` loads MNIST.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from digitnet import _core, reference
 from digitnet.errors import DatasetError, DigitnetError, ModelFileError
 from digitnet.history import EpochResult, History
@@ -28,3 +30,15 @@ __all__ = [
     "sigmoid",
     "sigmoid_prime",
 ]
+
+if TYPE_CHECKING:
+    from digitnet.sklearn import MLPClassifier as MLPClassifier
+
+
+def __getattr__(name: str) -> Any:
+    """Imports ``digitnet.MLPClassifier``, which needs scikit-learn, on first use."""
+    if name == "MLPClassifier":
+        from digitnet.sklearn import MLPClassifier
+
+        return MLPClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -313,6 +313,11 @@ class NetworkAPI(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__module__}.{type(self).__qualname__}({self.sizes})"
 
+    def _repr_html_(self) -> str:
+        from digitnet.reprs import network_html  # imported here: reprs imports this module
+
+        return network_html(self)
+
 
 class _EpochBar:
     """A tqdm progress bar over the mini-batches of the current epoch, made on first update."""

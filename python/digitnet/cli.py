@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from digitnet import persistence
+from digitnet import persistence, plots
+from digitnet.commands import plot as plot_command
 from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
 from digitnet.history import EpochResult
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     train.add_argument("--save", type=Path, metavar="PATH", help="write the trained model here")
     train.add_argument(
+        "--save-history",
+        type=Path,
+        metavar="PATH",
+        help="write the per-epoch results as JSON (for digitnet plot --learning-curves)",
+    )
+    train.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -73,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", type=Path, help="a model written by --save or network2.py")
     evaluate.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     evaluate.set_defaults(run=_evaluate)
+    plot_command.add_parser(commands)
     return parser
 
 
@@ -122,6 +130,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.save:
         persistence.save(net, args.save)
         print(f"Saved to {args.save}")
+    if args.save_history and history is not None:
+        plots.save_history(history, args.save_history)
+        print(f"Saved the history to {args.save_history}")
     return 0
 
 

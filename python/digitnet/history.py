@@ -36,6 +36,11 @@ class History(list[EpochResult]):
         """Training time of each epoch in seconds."""
         return [epoch.seconds for epoch in self]
 
+    def _repr_html_(self) -> str:
+        from digitnet.reprs import history_html  # imported here: reprs imports this module
+
+        return history_html(self)
+
     def best(self) -> EpochResult | None:
         """The epoch with the highest test accuracy (the earliest on ties), if any was measured."""
         measured = [epoch for epoch in self if epoch.accuracy is not None]

@@ -29,6 +29,42 @@ class Network(NetworkAPI):
         #: The cost the network trains with, by network2.py's name.
         self.cost_name = "QuadraticCost"
 
+    def copy(self) -> Network:
+        """An independent copy with the same parameters and random stream: it trains on exactly
+        as this network would."""
+        clone = object.__new__(Network)
+        clone.__dict__.update(self.__dict__)
+        clone._core = self._core.copy()
+        return clone
+
+    def __copy__(self) -> Network:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
+        return self.copy()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles as sizes, seed, dtype and parameters (for multiprocessing and joblib).
+
+        The random stream is not kept: an unpickled network shuffles as a fresh one of the same
+        seed would. Files from others are better exchanged with :meth:`save`, which, unlike
+        pickle, cannot run code when loaded.
+        """
+        return {
+            "sizes": self.sizes,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+            "cost_name": self.cost_name,
+            "weights": [np.array(w) for w in self.weights],
+            "biases": [np.array(b) for b in self.biases],
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["sizes"], seed=state["seed"], dtype=state["dtype"])  # type: ignore[misc]
+        self.cost_name = state["cost_name"]
+        self.weights = state["weights"]
+        self.biases = state["biases"]
+
     def save(self, filename: str | os.PathLike[str]) -> None:
         """Writes the network to ``filename`` in network2.py's JSON format (atomically)."""
         from digitnet.persistence import save  # imported here: persistence imports this module

@@ -52,6 +52,10 @@ def write_atomically(path: Path, content: bytes) -> None:
             file.write(content)
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -97,7 +101,7 @@ def _network(path: Path, data: Any) -> Network:
         raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")
     weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in _pairs(sizes)])
     biases = _matrices(path, "biases", data["biases"], [(y, 1) for _, y in _pairs(sizes)])
-    net = Network(sizes, seed=0)
+    net = Network(sizes)
     net.weights = weights
     net.biases = biases
     net.cost_name = cost

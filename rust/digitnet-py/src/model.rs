@@ -6,6 +6,7 @@ use pyo3::PyResult;
 use crate::errors::IntoPyResult;
 
 /// A network in one precision with the trainer that last trained it.
+#[derive(Clone)]
 pub(crate) struct Model<F> {
     pub(crate) net: Network<F>,
     trainer: Option<Trainer<F>>,
@@ -32,6 +33,7 @@ impl<F: Float> Model<F> {
 }
 
 /// The network in whichever precision it was made.
+#[derive(Clone)]
 pub(crate) enum Engine {
     F64(Model<f64>),
     F32(Model<f32>),

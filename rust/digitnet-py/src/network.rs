@@ -56,6 +56,15 @@ impl PyNetwork {
         }
     }
 
+    /// An independent copy: the same parameters and the same random stream, so that it trains
+    /// on exactly as the original would.
+    fn copy(&self) -> Self {
+        PyNetwork {
+            engine: self.engine.clone(),
+            rng: self.rng.clone(),
+        }
+    }
+
     /// "float64" or "float32".
     #[getter]
     fn dtype(&self) -> &'static str {

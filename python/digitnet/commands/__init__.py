@@ -1,0 +1,1 @@
+"""The subcommands of the ``digitnet`` command, one module each."""

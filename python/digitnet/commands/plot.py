@@ -1,0 +1,129 @@
+"""``digitnet plot``: draws a saved model's confusion matrix and misclassified test digits, and the
+learning curves of a saved training history, as PNG files."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from digitnet import persistence, plots
+from digitnet.errors import DigitnetError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: The files written, in the output directory.
+CONFUSION_PNG = "confusion.png"
+MISCLASSIFIED_PNG = "misclassified.png"
+LEARNING_CURVES_PNG = "learning_curves.png"
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds the ``plot`` subcommand to ``subparsers`` (what ``add_subparsers()`` returned)."""
+    parser = subparsers.add_parser(
+        "plot",
+        help="draw a model's confusion matrix and mistakes on the MNIST test set, or learning "
+        "curves",
+        description=f"With MODEL, write {CONFUSION_PNG} and {MISCLASSIFIED_PNG} for its "
+        f"predictions on the MNIST test set; with --learning-curves, write {LEARNING_CURVES_PNG} "
+        "from a history saved by digitnet.plots.save_history. Needs matplotlib "
+        "(pip install digitnet[plot]).",
+    )
+    parser.add_argument(
+        "model",
+        nargs="?",
+        type=Path,
+        metavar="MODEL",
+        help="a model written by train --save or network2.py",
+    )
+    parser.add_argument(
+        "--learning-curves",
+        type=Path,
+        metavar="HISTORY_JSON",
+        help="a training history written by digitnet.plots.save_history",
+    )
+    parser.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(),
+        metavar="DIR",
+        help="directory to write the PNG files into (made if missing; default: the current one)",
+    )
+    parser.add_argument(
+        "--max-images",
+        type=_positive,
+        default=36,
+        metavar="N",
+        help="at most N misclassified digits in the gallery (default: 36)",
+    )
+    parser.add_argument(
+        "--dpi", type=_positive, default=100, help="resolution, dots per inch (default: 100)"
+    )
+    parser.set_defaults(run=functools.partial(_run, parser))
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.model is None and args.learning_curves is None:
+        parser.error("give a MODEL, --learning-curves HISTORY_JSON, or both")
+    try:
+        plots.require_matplotlib()
+    except ImportError as error:
+        raise DigitnetError(str(error)) from None
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DigitnetError(f"{out}: cannot create the directory: {error.strerror}") from None
+
+    if args.learning_curves is not None:
+        history = plots.load_history(args.learning_curves)
+        if not history:
+            raise plots.HistoryFileError(f"{args.learning_curves}: holds no epochs")
+        _write(plots.learning_curves(history), out / LEARNING_CURVES_PNG, args.dpi)
+
+    if args.model is not None:
+        from digitnet.datasets import mnist
+
+        net = persistence.load(args.model)
+        test = mnist.load_arrays(args.data_dir).test
+        if net.sizes[0] != test.x.shape[1] or net.sizes[-1] <= int(test.y.max()):
+            raise DigitnetError(
+                f"{args.model}: a network of sizes {net.sizes} does not fit the test images "
+                f"({test.x.shape[1]} pixels, labels 0 to {int(test.y.max())})"
+            )
+        predicted = net.predict(test.x)
+        correct = int((predicted == test.y).sum())
+        print(
+            f"{args.model}: {net.sizes}, test accuracy {100 * correct / len(test.y):.2f}% "
+            f"({correct} / {len(test.y)})"
+        )
+        confusion = plots.confusion_matrix(test.y, predicted, n_classes=net.sizes[-1])
+        _write(confusion, out / CONFUSION_PNG, args.dpi)
+        gallery = plots.misclassified(test.x, test.y, predicted, max_images=args.max_images)
+        _write(gallery, out / MISCLASSIFIED_PNG, args.dpi)
+    return 0
+
+
+def _write(figure: Figure, path: Path, dpi: int) -> None:
+    """Renders ``figure`` as PNG and writes it to ``path`` atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    try:
+        persistence.write_atomically(path, buffer.getvalue())
+    except OSError as error:
+        raise DigitnetError(f"{path}: cannot write: {error.strerror or error}") from None
+    print(f"Wrote {path}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value

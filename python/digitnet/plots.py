@@ -1,0 +1,339 @@
+"""Pictures of training and of a network's mistakes, drawn with matplotlib, and a JSON file
+format for a training :class:`~digitnet.History`.
+
+The drawing functions take an existing matplotlib ``Axes`` (or ``Figure``) to draw into, or make a
+new ``Figure``; either way they return the figure. They never use ``pyplot``, so they work with
+any backend, need no display, and leave no figure open. matplotlib is imported only when one is
+drawn: ``pip install digitnet[plot]``. :func:`save_history` and :func:`load_history` need only
+the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from digitnet.errors import DigitnetError
+from digitnet.history import EpochResult, History
+from digitnet.persistence import write_atomically
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+
+__all__ = [
+    "HistoryFileError",
+    "confusion_matrix",
+    "learning_curves",
+    "load_history",
+    "misclassified",
+    "save_history",
+]
+
+#: The largest history file read; a history of a million epochs is far smaller.
+MAX_HISTORY_BYTES = 1 << 26
+
+_ACCURACY_COLOR = "C0"
+_SECONDS_COLOR = "0.6"
+
+
+class HistoryFileError(DigitnetError):
+    """A saved training history is unreadable or malformed; the message names the file."""
+
+
+# ---- matplotlib, imported on first use ----------------------------------------------------------
+
+
+def _new_figure(**kwargs: Any) -> Figure:
+    """A figure not managed by pyplot (nothing stays open, no GUI backend is needed)."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as error:
+        raise ImportError(
+            f"digitnet's plots need matplotlib ({error}); "
+            "install it with: pip install digitnet[plot]"
+        ) from error
+    return Figure(**kwargs)
+
+
+def _root(figure: Figure | SubFigure) -> Figure:
+    """The top-level figure holding ``figure`` (itself unless it is a subfigure)."""
+    from matplotlib.figure import SubFigure
+
+    return figure.figure if isinstance(figure, SubFigure) else figure
+
+
+def require_matplotlib() -> None:
+    """Raises ImportError, saying how to install it, unless matplotlib can be imported."""
+    _new_figure()
+
+
+# ---- learning curves ----------------------------------------------------------------------------
+
+
+def learning_curves(history: Iterable[EpochResult], ax: Axes | None = None) -> Figure:
+    """Draws the test accuracy after each epoch (left axis, best epoch marked) over grey bars of
+    each epoch's training time (right axis); returns the figure."""
+    epochs = list(history)
+    if not epochs:
+        raise ValueError("history: is empty; there is nothing to draw")
+    if ax is None:
+        ax = _new_figure(figsize=(7.0, 4.2), layout="constrained").add_subplot()
+    figure = _root(ax.figure)
+    epoch_numbers = [e.epoch for e in epochs]
+    measured = [(e.epoch, 100 * e.accuracy) for e in epochs if e.accuracy is not None]
+
+    seconds_ax = ax.twinx() if measured else ax
+    bars = seconds_ax.bar(
+        epoch_numbers,
+        [e.seconds for e in epochs],
+        width=0.6,
+        color=_SECONDS_COLOR,
+        alpha=0.45,
+        label="training time",
+    )
+    seconds_ax.set_ylabel("seconds per epoch")
+    seconds_ax.set_ylim(0, max(max(e.seconds for e in epochs), 1e-9) * 1.15)
+    handles: list[Any] = [bars]
+
+    if measured:
+        # The accuracy axes is drawn above its twin, so the curve stays in front of the bars.
+        ax.set_zorder(seconds_ax.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        xs, ys = zip(*measured, strict=True)
+        (line,) = ax.plot(
+            xs, ys, marker="o", markersize=3.5, color=_ACCURACY_COLOR, label="test accuracy"
+        )
+        best_epoch, best = max(measured, key=lambda m: m[1])  # the earliest on ties
+        (star,) = ax.plot(
+            [best_epoch],
+            [best],
+            marker="*",
+            markersize=12,
+            linestyle="none",
+            color="C3",
+            label=f"best: {best:.2f}% (epoch {best_epoch})",
+        )
+        ax.set_ylabel("test accuracy (%)", color=_ACCURACY_COLOR)
+        low, high = min(ys), max(ys)
+        margin = max((high - low) * 0.1, 0.1)
+        ax.set_ylim(low - margin, high + margin)
+        handles = [line, star, bars]
+
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_title("Learning curve" if measured else "Training time (no test accuracy recorded)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(handles=handles, loc="lower right", fontsize="small")
+    return figure
+
+
+# ---- confusion matrix ---------------------------------------------------------------------------
+
+
+def confusion_matrix(
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    ax: Axes | None = None,
+    normalize: bool = False,
+    n_classes: int | None = None,
+) -> Figure:
+    """Draws the confusion matrix as a heat map, rows the true class and columns the predicted
+    one, each cell annotated with its count (or, with ``normalize``, its percentage of the row);
+    returns the figure."""
+    truth, predicted = _labels("y_true", y_true), _labels("y_pred", y_pred)
+    if truth.shape != predicted.shape:
+        raise ValueError(f"y_true and y_pred differ in length: {len(truth)} and {len(predicted)}")
+    if truth.size == 0:
+        raise ValueError("y_true: is empty; there is nothing to draw")
+    needed = int(max(truth.max(), predicted.max())) + 1
+    n = needed if n_classes is None else n_classes
+    if n < needed:
+        raise ValueError(f"n_classes: is {n_classes}, but the labels go up to {needed - 1}")
+    counts = np.bincount(truth * n + predicted, minlength=n * n).reshape(n, n)
+    rows = counts.sum(axis=1, keepdims=True)
+    values = 100 * counts / np.maximum(rows, 1) if normalize else counts.astype(np.float64)
+    top = 100.0 if normalize else max(float(counts.max()), 1.0)
+
+    if ax is None:
+        ax = _new_figure(figsize=(6.4, 5.4), layout="constrained").add_subplot()
+    figure = _root(ax.figure)
+    from matplotlib.colors import PowerNorm
+
+    # A square-root colour scale: errors are a few dozen beside a diagonal of a thousand, and
+    # would all be white on a linear one.
+    shade = PowerNorm(gamma=0.5, vmin=0.0, vmax=top)
+    image = ax.imshow(values, cmap="Blues", norm=shade)
+    figure.colorbar(image, ax=ax, label="% of the true class" if normalize else "samples")
+    size = max(5.0, min(9.0, 90.0 / n))
+    for (i, j), count in np.ndenumerate(counts):
+        text = f"{values[i, j]:.1f}" if normalize else str(count)
+        color = "white" if shade(values[i, j]) > 0.6 else "black"
+        ax.text(j, i, text, ha="center", va="center", color=color, fontsize=size)
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    correct = int(np.trace(counts))
+    ax.set_title(f"{correct} / {truth.size} correct ({100 * correct / truth.size:.2f}%)")
+    return figure
+
+
+def _labels(name: str, value: ArrayLike) -> NDArray[np.int64]:
+    array = np.asarray(value)
+    if array.ndim != 1:
+        raise ValueError(f"{name}: expected a 1-D array of labels, got shape {array.shape}")
+    if array.size and (array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name}: expected integer class labels, got dtype {array.dtype}")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{name}: class labels must be non-negative, got {array.min()}")
+    return array.astype(np.int64)
+
+
+# ---- misclassified digits -----------------------------------------------------------------------
+
+
+def misclassified(
+    images: ArrayLike,
+    y_true: ArrayLike,
+    y_pred: ArrayLike,
+    max_images: int = 36,
+    fig: Figure | SubFigure | None = None,
+) -> Figure:
+    """Draws a grid of the first ``max_images`` misclassified images, each titled
+    "pred P / true T"; images are rows ``(n, 784)`` or squares ``(n, 28, 28)``. Returns the
+    figure."""
+    pictures = _square_images(images)
+    truth, predicted = _labels("y_true", y_true), _labels("y_pred", y_pred)
+    if not len(pictures) == len(truth) == len(predicted):
+        raise ValueError(
+            f"images, y_true and y_pred differ in length: {len(pictures)}, {len(truth)} "
+            f"and {len(predicted)}"
+        )
+    if (
+        isinstance(max_images, bool)
+        or not isinstance(max_images, numbers.Integral)
+        or max_images < 1
+    ):
+        raise ValueError(f"max_images: must be a positive integer, got {max_images!r}")
+    wrong = np.flatnonzero(truth != predicted)
+    shown = wrong[:max_images]
+    columns = max(1, math.ceil(math.sqrt(len(shown))))
+    rows = max(1, math.ceil(len(shown) / columns))
+    if fig is None:
+        size = (max(1.15 * columns + 0.3, 3.6), 1.3 * rows + 0.5)
+        fig = _new_figure(figsize=size, layout="constrained")
+    root = _root(fig)
+    if len(shown) == 0:
+        fig.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+        return root
+    grid = fig.subplots(rows, columns, squeeze=False)
+    for k, ax in enumerate(grid.flat):
+        if k >= len(shown):
+            ax.remove()
+            continue
+        i = shown[k]
+        ax.imshow(pictures[i], cmap="gray_r", interpolation="nearest")
+        ax.set_title(f"pred {predicted[i]} / true {truth[i]}", fontsize=7)
+        ax.set_axis_off()
+    fig.suptitle(f"{len(shown)} of {len(wrong)} misclassified (of {len(truth)} images)")
+    return root
+
+
+def _square_images(images: ArrayLike) -> NDArray[Any]:
+    array = np.asarray(images)
+    if array.ndim == 3:
+        return array
+    if array.ndim == 2:
+        side = math.isqrt(array.shape[1])
+        if side * side == array.shape[1]:
+            return array.reshape(array.shape[0], side, side)
+    raise ValueError(
+        "images: expected rows of square images (n, side*side) such as (n, 784), or (n, h, w), "
+        f"got shape {array.shape}"
+    )
+
+
+# ---- saving and loading a history ---------------------------------------------------------------
+
+
+def save_history(history: Iterable[EpochResult], path: str | os.PathLike[str]) -> None:
+    """Writes ``history`` to ``path`` as a JSON list of ``{"epoch", "seconds", "correct",
+    "total"}`` objects (atomically)."""
+    records = [
+        {"epoch": e.epoch, "seconds": e.seconds, "correct": e.correct, "total": e.total}
+        for e in history
+    ]
+    write_atomically(Path(path), (json.dumps(records, indent=1) + "\n").encode())
+
+
+def load_history(path: str | os.PathLike[str]) -> History:
+    """Reads a history written by :func:`save_history`; a malformed file is a
+    :class:`HistoryFileError`."""
+    file = Path(path)
+    try:
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_HISTORY_BYTES + 1)
+    except OSError as error:
+        raise HistoryFileError(f"{file}: cannot read: {error.strerror or error}") from None
+    if len(raw) > MAX_HISTORY_BYTES:
+        raise HistoryFileError(f"{file}: larger than {MAX_HISTORY_BYTES} bytes; not a history")
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as error:
+        raise HistoryFileError(f"{file}: not valid JSON ({error})") from None
+    if not isinstance(data, list):
+        raise HistoryFileError(f"{file}: expected a JSON list of epochs, got {_json_type(data)}")
+    history = History()
+    for i, record in enumerate(data):
+        history.append(_epoch_result(f"{file}: [{i}]", record))
+    return history
+
+
+def _epoch_result(where: str, record: Any) -> EpochResult:
+    if not isinstance(record, dict):
+        raise HistoryFileError(f"{where}: expected an object, got {_json_type(record)}")
+    unknown = sorted(set(record) - {"epoch", "seconds", "correct", "total"})
+    if unknown:
+        raise HistoryFileError(f"{where}: unknown key {unknown[0]!r}")
+    for key in ("epoch", "seconds"):
+        if key not in record:
+            raise HistoryFileError(f"{where}: missing {key!r}")
+    epoch = _count(where, "epoch", record["epoch"])
+    seconds = record["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise HistoryFileError(f"{where}: seconds must be a non-negative number, got {seconds!r}")
+    correct, total = record.get("correct"), record.get("total")
+    if (correct is None) != (total is None):
+        raise HistoryFileError(f"{where}: correct and total must both be given or both null")
+    if correct is not None:
+        correct = _count(where, "correct", correct)
+        total = _count(where, "total", total)
+        if correct > total:
+            raise HistoryFileError(f"{where}: correct ({correct}) exceeds total ({total})")
+    return EpochResult(epoch, float(seconds), correct, total)
+
+
+def _count(where: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise HistoryFileError(f"{where}: {key} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "null" if value is None else "a number")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name}")
