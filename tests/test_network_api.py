@@ -244,3 +244,32 @@ def test_jupyter_reprs() -> None:
     assert "<table" in net._repr_html_()
     history = net.SGD((np.zeros((4, 4)), np.array([0, 1, 0, 1])), 2, 2, 1.0, verbose=False)
     assert "<table" in history._repr_html_()
+
+
+def test_inference_threads_change_speed_not_results() -> None:
+    x = np.random.default_rng(0).uniform(0, 1, (5000, 20))
+    net = digitnet.Network([20, 40, 10], seed=1)
+    before = digitnet.get_num_threads()
+    try:
+        digitnet.set_num_threads(1)
+        one = net.feedforward(x)
+        digitnet.set_num_threads(3)
+        assert digitnet.get_num_threads() == 3
+        np.testing.assert_array_equal(net.feedforward(x), one)
+        with pytest.raises(ValueError, match="threads"):
+            digitnet.set_num_threads(0)
+    finally:
+        digitnet.set_num_threads(before)
+
+
+def test_threads_from_the_environment() -> None:
+    import subprocess
+    import sys
+
+    code = "import digitnet; print(digitnet.get_num_threads())"
+    env = {**__import__("os").environ, "DIGITNET_NUM_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "3"
+    env["DIGITNET_NUM_THREADS"] = "many"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "DIGITNET_NUM_THREADS: must be a positive integer" in bad.stderr

@@ -7,15 +7,38 @@ same network in plain NumPy; ``digitnet.datasets.mnist`` loads MNIST.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
-from digitnet import _core, reference
+from digitnet import _convert, _core, reference
 from digitnet.errors import DatasetError, DigitnetError, ModelFileError
 from digitnet.history import EpochResult, History
 from digitnet.network import Network, sigmoid, sigmoid_prime
 from digitnet.persistence import load
 
 __version__: str = _core.__version__
+
+
+def get_num_threads() -> int:
+    """The number of threads inference (``feedforward``, ``predict``, ``evaluate``) uses:
+    one per CPU unless set. Training uses one thread."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(threads: int) -> None:
+    """Sets the number of threads inference uses; ``DIGITNET_NUM_THREADS`` sets it at import."""
+    _core.set_num_threads(_convert.positive_int("threads", threads))
+
+
+def _threads_from_environment() -> None:
+    value = os.environ.get("DIGITNET_NUM_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"DIGITNET_NUM_THREADS: must be a positive integer, got {value!r}")
+        set_num_threads(int(value))
+
+
+_threads_from_environment()
 
 __all__ = [
     "DatasetError",
@@ -25,8 +48,10 @@ __all__ = [
     "ModelFileError",
     "Network",
     "__version__",
+    "get_num_threads",
     "load",
     "reference",
+    "set_num_threads",
     "sigmoid",
     "sigmoid_prime",
 ]

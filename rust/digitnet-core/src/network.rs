@@ -1,4 +1,4 @@
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::alloc::{try_zeros1, try_zeros2};
@@ -8,6 +8,8 @@ use crate::{check_finite, sigmoid, Error, Float, Result, SeededRng};
 /// Rows of a batch pushed through the network at once during inference: large enough for the
 /// matrix multiply to run at full speed, small enough to bound the memory of wide layers.
 const INFERENCE_CHUNK: usize = 1024;
+/// Fewer rows than this per thread cost more to hand out than they save.
+const MIN_ROWS_PER_THREAD: usize = 512;
 
 /// A fully connected network of sigmoid neurons, as in network.py: `weights[l]` has shape
 /// `(sizes[l+1], sizes[l])` and `biases[l]` has length `sizes[l+1]`. Parameters are always
@@ -151,31 +153,41 @@ impl<F: Float> Network<F> {
         Ok(())
     }
 
-    /// The network's output for each row of `x` (`(n, n_in)` → `(n, n_out)`).
-    pub fn feedforward(&self, x: ArrayView2<'_, F>) -> Result<Array2<F>> {
+    /// The network's output for each row of `x` (`(n, n_in)` → `(n, n_out)`), computed on up
+    /// to `threads` threads (each takes a contiguous block of rows; one thread for small `n`).
+    pub fn feedforward(&self, x: ArrayView2<'_, F>, threads: usize) -> Result<Array2<F>> {
         self.check_inputs("inputs", &x)?;
         let mut out = try_zeros2("outputs", x.nrows(), self.n_outputs())?;
-        for (rows, mut dest) in x
-            .axis_chunks_iter(Axis(0), INFERENCE_CHUNK)
-            .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
-        {
-            dest.assign(&self.forward_chunk(rows));
+        let threads = threads.clamp(1, x.nrows().div_ceil(MIN_ROWS_PER_THREAD).max(1));
+        if threads == 1 {
+            self.forward_into(x, out.view_mut());
+        } else {
+            let block = x.nrows().div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (rows, dest) in x
+                    .axis_chunks_iter(Axis(0), block)
+                    .zip(out.axis_chunks_iter_mut(Axis(0), block))
+                {
+                    scope.spawn(move || self.forward_into(rows, dest));
+                }
+            });
         }
         Ok(out)
     }
 
     /// The index of the most active output neuron for each row of `x` (the first on ties).
-    pub fn predict(&self, x: ArrayView2<'_, F>) -> Result<Vec<usize>> {
-        self.check_inputs("inputs", &x)?;
-        let mut labels = Vec::with_capacity(x.nrows());
-        for rows in x.axis_chunks_iter(Axis(0), INFERENCE_CHUNK) {
-            labels.extend(self.forward_chunk(rows).rows().into_iter().map(argmax));
-        }
-        Ok(labels)
+    pub fn predict(&self, x: ArrayView2<'_, F>, threads: usize) -> Result<Vec<usize>> {
+        let outputs = self.feedforward(x, threads)?;
+        Ok(outputs.rows().into_iter().map(argmax).collect())
     }
 
     /// How many rows of `x` the network classifies as their label (network.py's `evaluate`).
-    pub fn evaluate(&self, x: ArrayView2<'_, F>, labels: &[usize]) -> Result<usize> {
+    pub fn evaluate(
+        &self,
+        x: ArrayView2<'_, F>,
+        labels: &[usize],
+        threads: usize,
+    ) -> Result<usize> {
         if labels.len() != x.nrows() {
             return Err(Error::shape(
                 "labels",
@@ -194,7 +206,7 @@ impl<F: Float> Network<F> {
                 label,
             ));
         }
-        let predicted = self.predict(x)?;
+        let predicted = self.predict(x, threads)?;
         Ok(predicted.iter().zip(labels).filter(|(p, l)| p == l).count())
     }
 
@@ -210,19 +222,25 @@ impl<F: Float> Network<F> {
         check_finite(what, x)
     }
 
-    fn forward_chunk(&self, x: ArrayView2<'_, F>) -> Array2<F> {
-        let mut a = x.to_owned();
-        for (w, b) in self.weights.iter().zip(&self.biases) {
-            let mut z = Array2::zeros((a.nrows(), w.nrows()));
-            matmul(F::one(), &a.view(), &w.t(), F::zero(), &mut z.view_mut());
-            Zip::from(z.rows_mut()).for_each(|mut row| {
-                Zip::from(&mut row)
-                    .and(b)
-                    .for_each(|z, &b| *z = sigmoid(*z + b));
-            });
-            a = z;
+    /// Writes the outputs for the rows of `x` into `out`, a chunk of rows at a time.
+    fn forward_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
+        for (rows, mut dest) in x
+            .axis_chunks_iter(Axis(0), INFERENCE_CHUNK)
+            .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
+        {
+            let mut a = rows.to_owned();
+            for (w, b) in self.weights.iter().zip(&self.biases) {
+                let mut z = Array2::zeros((a.nrows(), w.nrows()));
+                matmul(F::one(), &a.view(), &w.t(), F::zero(), &mut z.view_mut());
+                Zip::from(z.rows_mut()).for_each(|mut row| {
+                    Zip::from(&mut row)
+                        .and(b)
+                        .for_each(|z, &b| *z = sigmoid(*z + b));
+                });
+                a = z;
+            }
+            dest.assign(&a);
         }
-        a
     }
 
     pub(crate) fn parameters_mut(&mut self) -> (&mut [Array2<F>], &mut [Array1<F>]) {
@@ -310,7 +328,7 @@ mod tests {
     #[test]
     fn feedforward_by_hand() {
         let net = tiny();
-        let out = net.feedforward(array![[1.0, 2.0]].view()).unwrap();
+        let out = net.feedforward(array![[1.0, 2.0]].view(), 1).unwrap();
         let h = [sigmoid(1.0 - 2.0), sigmoid(0.5 + 4.0 + 1.0)];
         let expected = sigmoid(h[0] - 2.0 * h[1] + 0.5);
         assert!((out[[0, 0]] - expected).abs() < 1e-15);
@@ -322,11 +340,28 @@ mod tests {
         let x = Array2::from_shape_fn((2 * INFERENCE_CHUNK + 7, 3), |(i, j)| {
             ((i * 3 + j) as f64).sin()
         });
-        let all = net.feedforward(x.view()).unwrap();
+        let all = net.feedforward(x.view(), 1).unwrap();
         let one = net
-            .feedforward(x.slice(s![2 * INFERENCE_CHUNK + 3..2 * INFERENCE_CHUNK + 4, ..]))
+            .feedforward(
+                x.slice(s![2 * INFERENCE_CHUNK + 3..2 * INFERENCE_CHUNK + 4, ..]),
+                1,
+            )
             .unwrap();
         assert_eq!(all.row(2 * INFERENCE_CHUNK + 3), one.row(0));
+    }
+
+    #[test]
+    fn threads_split_rows_without_changing_results() {
+        let net = Network::<f64>::new(&[30, 20, 10], &mut seeded(7)).unwrap();
+        let x = Array2::from_shape_fn((3001, 30), |(i, j)| ((i * 7 + j) as f64).cos());
+        let one = net.feedforward(x.view(), 1).unwrap();
+        for threads in [2, 3, 8] {
+            assert_eq!(net.feedforward(x.view(), threads).unwrap(), one);
+        }
+        assert_eq!(
+            net.predict(x.view(), 4).unwrap(),
+            net.predict(x.view(), 1).unwrap()
+        );
     }
 
     #[test]
@@ -335,14 +370,14 @@ mod tests {
         net.set_weight(0, array![[1.0, 0.0], [0.0, 1.0]].view())
             .unwrap();
         let x = array![[1.0, 0.0], [0.0, 1.0], [3.0, 1.0]];
-        assert_eq!(net.predict(x.view()).unwrap(), vec![0, 1, 0]);
-        assert_eq!(net.evaluate(x.view(), &[0, 1, 1]).unwrap(), 2);
+        assert_eq!(net.predict(x.view(), 1).unwrap(), vec![0, 1, 0]);
+        assert_eq!(net.evaluate(x.view(), &[0, 1, 1], 1).unwrap(), 2);
         assert!(matches!(
-            net.evaluate(x.view(), &[0, 1]),
+            net.evaluate(x.view(), &[0, 1], 1),
             Err(Error::Shape { .. })
         ));
         assert!(matches!(
-            net.evaluate(x.view(), &[0, 1, 2]),
+            net.evaluate(x.view(), &[0, 1, 2], 1),
             Err(Error::InvalidArgument { .. })
         ));
     }
@@ -378,11 +413,11 @@ mod tests {
             .is_err());
         assert_eq!(net, before);
         assert!(matches!(
-            net.feedforward(array![[1.0, 2.0, 3.0]].view()),
+            net.feedforward(array![[1.0, 2.0, 3.0]].view(), 1),
             Err(Error::Shape { .. })
         ));
         assert!(matches!(
-            net.feedforward(array![[1.0, f64::INFINITY]].view()),
+            net.feedforward(array![[1.0, f64::INFINITY]].view(), 1),
             Err(Error::NonFinite { .. })
         ));
     }

@@ -5,7 +5,7 @@ use ndarray::{Array2, Axis};
 
 /// The quadratic cost summed over the batch: Σ_samples ½‖a_L − y‖².
 fn cost(net: &Network<f64>, x: &Array2<f64>, y: &Array2<f64>) -> f64 {
-    let out = net.feedforward(x.view()).expect("valid inputs");
+    let out = net.feedforward(x.view(), 1).expect("valid inputs");
     0.5 * (&out - y).mapv(|d| d * d).sum()
 }
 
@@ -191,7 +191,7 @@ fn training_is_reproducible_and_learns() {
     };
     let a = run(4);
     assert_eq!(a, run(4));
-    let out = a.feedforward(x.view()).unwrap();
+    let out = a.feedforward(x.view(), 1).unwrap();
     for (o, t) in out.iter().zip(y.iter()) {
         assert!((o - t).abs() < 0.2, "{out:?}");
     }

@@ -9,6 +9,7 @@ mod errors;
 mod interrupt;
 mod model;
 mod network;
+mod threads;
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<network::PyNetwork>()?;
     m.add_function(wrap_pyfunction!(network::sigmoid, m)?)?;
     m.add_function(wrap_pyfunction!(network::sigmoid_prime, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::convert::indices;
 use crate::errors::IntoPyResult;
 use crate::interrupt;
 use crate::model::{Dtype, Engine, Model, Precision};
+use crate::threads::get_num_threads;
 
 /// Calls the generic function `$f` with the float type named by `$dtype` (a [`Dtype`]).
 macro_rules! dispatch {
@@ -242,7 +243,8 @@ fn feedforward<'py, F: Precision>(
     let py = x.py();
     let x = array2::<F>("x", x)?;
     let (net, x) = (&F::model(engine)?.net, x.as_array());
-    let out = py.detach(|| net.feedforward(x)).py()?;
+    let threads = get_num_threads();
+    let out = py.detach(|| net.feedforward(x, threads)).py()?;
     Ok(out.into_pyarray(py).into_any())
 }
 
@@ -253,7 +255,8 @@ fn predict<'py, F: Precision>(
     let py = x.py();
     let x = array2::<F>("x", x)?;
     let (net, x) = (&F::model(engine)?.net, x.as_array());
-    let labels = py.detach(|| net.predict(x)).py()?;
+    let threads = get_num_threads();
+    let labels = py.detach(|| net.predict(x, threads)).py()?;
     // A class index is below n_out, which is a layer size and so fits in i64.
     let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
     Ok(labels.into_pyarray(py).into_any())
@@ -269,7 +272,8 @@ fn evaluate<F: Precision>(
     let labels = indices("labels", labels, net.n_outputs())?;
     let x = array2::<F>("x", x)?;
     let x = x.as_array();
-    py.detach(|| net.evaluate(x, &labels)).py()
+    let threads = get_num_threads();
+    py.detach(|| net.evaluate(x, &labels, threads)).py()
 }
 
 fn backprop<'py, F: Precision>(
