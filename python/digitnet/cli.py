@@ -13,6 +13,8 @@ import numpy as np
 
 from digitnet import persistence, plots
 from digitnet.commands import plot as plot_command
+from digitnet.commands import predict as predict_command
+from digitnet.commands import serve as serve_command
 from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
 from digitnet.history import EpochResult
@@ -81,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     evaluate.set_defaults(run=_evaluate)
     plot_command.add_parser(commands)
+    predict_command.add_parser(commands)
+    serve_command.add_parser(commands)
     return parser
 
 
