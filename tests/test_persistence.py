@@ -49,7 +49,7 @@ def test_reads_a_network2_file(tmp_path: Path) -> None:
     net = digitnet.load(tmp_path / "n2.json")
     np.testing.assert_array_equal(net.weights[1], np.array(data["weights"][1]))
     np.testing.assert_array_equal(net.biases[0], np.array(data["biases"][0]))
-    assert net.cost_name == "CrossEntropyCost"
+    assert net.cost is digitnet.CrossEntropyCost
 
 
 def test_writes_what_network2_reads(tmp_path: Path) -> None:

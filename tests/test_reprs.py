@@ -91,7 +91,7 @@ def test_the_numpy_reference_network_is_summarised_too() -> None:
 def test_network_html_escapes_names_and_cost() -> None:
     hostile = type("Net<b>&'\"", (digitnet.Network,), {})
     net = hostile([2, 2], seed=0)
-    net.cost_name = "<script>alert('x')</script>"
+    net.cost = type("Cost", (), {"name": "<script>alert('x')</script>"})  # type: ignore[assignment]
     markup = network_html(net)
     assert "<script>" not in markup
     assert "<b>" not in markup

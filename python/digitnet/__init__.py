@@ -1,8 +1,9 @@
 """digitnet: the handwritten-digit network of Michael Nielsen's *Neural Networks and Deep
-Learning*, chapter 1, with its training core in Rust.
+Learning*, with its training core in Rust.
 
-``digitnet.Network`` is a drop-in for network.py's ``Network``; ``digitnet.reference`` is the
-same network in plain NumPy; ``digitnet.datasets.mnist`` loads MNIST.
+``digitnet.Network`` is a drop-in for network.py's ``Network`` (and takes network2.py's options);
+``digitnet.network2`` is network2.py's API; ``digitnet.reference`` is the same network in plain
+NumPy; ``digitnet.datasets.mnist`` loads MNIST.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from digitnet import _convert, _core, reference
-from digitnet.errors import DatasetError, DigitnetError, ModelFileError
+from digitnet import _convert, _core, network2, reference
+from digitnet.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from digitnet.errors import DatasetError, DigitnetError, DivergenceError, ModelFileError
 from digitnet.history import EpochResult, History
 from digitnet.network import Network, sigmoid, sigmoid_prime
 from digitnet.persistence import load
+from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau, Momentum, Nesterov
 
 __version__: str = _core.__version__
 
@@ -41,15 +44,26 @@ def _threads_from_environment() -> None:
 _threads_from_environment()
 
 __all__ = [
+    "Adam",
+    "Augment",
+    "CrossEntropyCost",
     "DatasetError",
     "DigitnetError",
+    "DivergenceError",
+    "EarlyStopping",
     "EpochResult",
+    "HalveOnPlateau",
     "History",
+    "LogLikelihoodCost",
     "ModelFileError",
+    "Momentum",
+    "Nesterov",
     "Network",
+    "QuadraticCost",
     "__version__",
     "get_num_threads",
     "load",
+    "network2",
     "reference",
     "set_num_threads",
     "sigmoid",

@@ -70,6 +70,16 @@ def learning_rate(value: Any) -> float:
     return eta
 
 
+def non_negative_real(name: str, value: Any) -> float:
+    """A finite real number that is at least 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a non-negative number, got {type(value).__name__}")
+    result = float(value)
+    if not (np.isfinite(result) and result >= 0):
+        raise ValueError(f"{name}: must be a non-negative finite number, got {value}")
+    return result
+
+
 def seed(value: Any) -> int:
     """A seed in [0, 2**64); ``None`` draws one from the operating system."""
     if value is None:

@@ -9,16 +9,34 @@ from numpy.typing import NDArray
 __version__: str
 
 FloatArray = NDArray[np.floating[Any]]
+OptimizerSpec = tuple[str, float, float, float]
+AugmentSpec = tuple[int, int, float, float]
+
+class DivergedError(ArithmeticError):
+    """Training produced parameters that are not finite; the network kept its last finite ones."""
 
 class Network:
     """The Rust engine's network; ``digitnet.Network`` wraps it with the network.py API."""
 
-    def __init__(self, sizes: Sequence[int], seed: int, dtype: str = "float64") -> None: ...
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        seed: int,
+        dtype: str = "float64",
+        activations: Sequence[str] | None = None,
+        cost: str = "QuadraticCost",
+        init: str = "large",
+    ) -> None: ...
     @property
     def sizes(self) -> list[int]: ...
     @property
+    def activations(self) -> list[str]: ...
+    @property
+    def cost(self) -> str: ...
+    @property
     def dtype(self) -> str: ...
     def copy(self) -> Network: ...
+    def initialize(self, init: str) -> None: ...
     def weights(self) -> list[FloatArray]: ...
     def biases(self) -> list[FloatArray]: ...
     def set_weights(self, weights: Sequence[FloatArray]) -> None: ...
@@ -27,9 +45,19 @@ class Network:
     def predict(self, x: FloatArray) -> NDArray[np.int64]: ...
     def evaluate(self, x: FloatArray, labels: NDArray[np.int64]) -> int: ...
     def backprop(
-        self, x: FloatArray, y: FloatArray
+        self, x: FloatArray, y: FloatArray, masks: Sequence[FloatArray] | None = None
     ) -> tuple[list[FloatArray], list[FloatArray]]: ...
-    def update_mini_batch(self, x: FloatArray, y: FloatArray, eta: float) -> None: ...
+    def update_mini_batch(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        eta: float,
+        lmbda: float = 0.0,
+        n: int | None = None,
+        optimizer: OptimizerSpec | None = None,
+        masks: Sequence[FloatArray] | None = None,
+    ) -> None: ...
+    def reset_optimizer(self) -> None: ...
     def sgd(
         self,
         x: FloatArray,
@@ -37,8 +65,12 @@ class Network:
         epochs: int,
         mini_batch_size: int,
         eta: float,
+        lmbda: float = 0.0,
+        optimizer: OptimizerSpec | None = None,
+        dropout: float = 0.0,
+        augment: AugmentSpec | None = None,
         on_progress: Callable[[int, int], Any] | None = None,
-        on_epoch: Callable[[int], Any] | None = None,
+        on_epoch: Callable[[int], bool | float | None] | None = None,
     ) -> int: ...
     def train_epoch(
         self,
@@ -47,6 +79,10 @@ class Network:
         mini_batch_size: int,
         eta: float,
         order: NDArray[np.int64] | None = None,
+        lmbda: float = 0.0,
+        optimizer: OptimizerSpec | None = None,
+        dropout: float = 0.0,
+        augment: AugmentSpec | None = None,
         on_progress: Callable[[int, int], Any] | None = None,
     ) -> None: ...
 

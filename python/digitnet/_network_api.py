@@ -7,21 +7,24 @@ two cannot differ in anything but the arithmetic.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
 from tqdm import tqdm
 
-from digitnet import _convert
+from digitnet import _convert, costs, training
 from digitnet._convert import FloatArray, IntArray
 from digitnet.history import EpochResult, History
+from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer
 
 ProgressCallback = Callable[[int, int], Any]
-EpochCallback = Callable[[int], Any]
+EpochCallback = Callable[[int], bool | float | None]
 
 
 class ParameterList(Sequence[FloatArray]):
@@ -62,12 +65,67 @@ class ParameterList(Sequence[FloatArray]):
         return f"<{self._kind} of shapes [{shapes}]>"
 
 
+@dataclass(frozen=True)
+class StepOptions:
+    """How one training call moves the parameters (what the primitives receive)."""
+
+    eta: float
+    lmbda: float = 0.0
+    optimizer: Optimizer | None = None
+    dropout: float = 0.0
+    augment: Augment | None = None
+
+
+def _architecture(
+    sizes: list[int], cost: Any, activation: Any, output: Any
+) -> tuple[costs.Cost, list[str]]:
+    """The cost class and each non-input layer's activation name."""
+    cost_class = costs.cost(cost)
+    layers = len(sizes) - 1
+    if isinstance(activation, str):
+        hidden = [activation] * (layers - 1)
+    elif isinstance(activation, Sequence) and len(activation) == layers - 1:
+        hidden = [str(a) for a in activation]
+    else:
+        raise ValueError(
+            f"activation: expected a name or one name per hidden layer ({layers - 1}), "
+            f"got {activation!r}"
+        )
+    last = cost_class.output if output is None else str(output)
+    names = [*hidden, last]
+    unknown = [a for a in names if a not in ACTIVATIONS]
+    if unknown:
+        raise ValueError(
+            f"activation: unknown {unknown[0]!r}; expected one of {', '.join(ACTIVATIONS)}"
+        )
+    if "softmax" in hidden:
+        raise ValueError("activation: softmax belongs on the output layer only (output=...)")
+    fits = {"QuadraticCost": last != "softmax", "CrossEntropyCost": last == "sigmoid",
+            "LogLikelihoodCost": last == "softmax"}[cost_class.name]  # fmt: skip
+    if not fits:
+        raise ValueError(
+            f"cost: {cost_class.name} does not suit a {last} output layer "
+            "(cross-entropy needs sigmoid outputs, log-likelihood needs softmax)"
+        )
+    return cost_class, names
+
+
+#: The activations a layer can have.
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
+#: How weights start: N(0, 1) ("large", network.py) or N(0, 1/n_in) ("scaled", network2.py).
+INITS = ("large", "scaled")
+
+
 class NetworkAPI(ABC):
-    """A fully connected sigmoid network with network.py's methods and attributes."""
+    """A fully connected network with network.py's and network2.py's methods and attributes."""
 
     sizes: list[int]
     #: The float type the network computes in.
     dtype: np.dtype[Any] = np.dtype(np.float64)
+    #: The cost class (network2.py's ``cost`` attribute).
+    cost: costs.Cost = costs.QuadraticCost
+    #: Each non-input layer's activation.
+    activations: list[str]
 
     # ---- the primitives: batches are rows, biases are 1-D -------------------------------------
 
@@ -80,22 +138,31 @@ class NetworkAPI(ABC):
     @abstractmethod
     def _set_biases(self, biases: list[FloatArray]) -> None: ...
     @abstractmethod
+    def _initialize(self, init: str) -> None: ...
+    @abstractmethod
     def _feedforward(self, x: FloatArray) -> FloatArray: ...
     @abstractmethod
     def _predict(self, x: FloatArray) -> IntArray: ...
     @abstractmethod
     def _backprop(
-        self, x: FloatArray, y: FloatArray
+        self, x: FloatArray, y: FloatArray, masks: list[FloatArray] | None = None
     ) -> tuple[list[FloatArray], list[FloatArray]]: ...
     @abstractmethod
-    def _update(self, x: FloatArray, y: FloatArray, eta: float) -> None: ...
+    def _update(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        options: StepOptions,
+        n: int,
+        masks: list[FloatArray] | None = None,
+    ) -> None: ...
     @abstractmethod
     def _train_epoch(
         self,
         x: FloatArray,
         y: FloatArray,
         mini_batch_size: int,
-        eta: float,
+        options: StepOptions,
         order: IntArray | None,
         on_progress: ProgressCallback | None,
     ) -> None: ...
@@ -106,7 +173,7 @@ class NetworkAPI(ABC):
         y: FloatArray,
         epochs: int,
         mini_batch_size: int,
-        eta: float,
+        options: StepOptions,
         on_progress: ProgressCallback | None,
         on_epoch: EpochCallback,
     ) -> int: ...
@@ -125,7 +192,7 @@ class NetworkAPI(ABC):
 
     @weights.setter
     def weights(self, value: Sequence[Any]) -> None:
-        expected = [(y, x) for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
+        expected = [(y, x) for x, y in itertools.pairwise(self.sizes)]
         self._set_weights(self._parameter_list("weights", value, expected))
 
     @property
@@ -161,8 +228,19 @@ class NetworkAPI(ABC):
                 raise ValueError(f"{kind}[{i}]: expected shape {shape}, got {array.shape}")
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"{kind}[{i}]: contains a non-finite value (NaN or infinity)")
-            arrays.append(array)
+            arrays.append(np.ascontiguousarray(array))
         return arrays
+
+    # ---- network2.py's initialisers -----------------------------------------------------------
+
+    def default_weight_initializer(self) -> None:
+        """Redraws the parameters: weights N(0, 1/n_in), biases N(0, 1) (network2.py's
+        default), from the network's random stream."""
+        self._initialize("scaled")
+
+    def large_weight_initializer(self) -> None:
+        """Redraws the parameters: weights and biases N(0, 1), as network.py starts."""
+        self._initialize("large")
 
     # ---- network.py's methods -----------------------------------------------------------------
 
@@ -184,26 +262,38 @@ class NetworkAPI(ABC):
         return self._predict(_convert.rows("x", x, self.sizes[0], self.dtype))
 
     def backprop(self, x: Any, y: Any) -> tuple[list[FloatArray], list[FloatArray]]:
-        """The gradient of the quadratic cost for the sample ``(x, y)`` as ``(nabla_b, nabla_w)``,
-        in the shapes of ``biases`` and ``weights``; for a batch of rows, the sum over the batch."""
-        n_in, n_out = self.sizes[0], self.sizes[-1]
+        """The gradient of the cost for the sample ``(x, y)`` as ``(nabla_b, nabla_w)``, in the
+        shapes of ``biases`` and ``weights``; for a batch of rows, the sum over the batch."""
+        xs, ys = self._sample_or_batch(x, y)
+        nabla_b, nabla_w = self._backprop(xs, ys)
+        return [b.reshape(-1, 1) for b in nabla_b], nabla_w
+
+    def _sample_or_batch(self, x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
+        n_in, n_out = self._ends()
         xs = _convert.rows("x", x, n_in, self.dtype)
         y_array = np.asarray(y)
         if y_array.ndim == 0:
             labels = _convert.label_array("y", y_array.reshape(1), n_out)
-            ys = _convert.one_hot(labels, n_out, self.dtype)
-        else:
-            ys = _convert.targets(
-                "y", _convert.rows("y", y_array, n_out), xs.shape[0], n_out, self.dtype
-            )
-        nabla_b, nabla_w = self._backprop(xs, ys)
-        return [b.reshape(-1, 1) for b in nabla_b], nabla_w
+            return xs, _convert.one_hot(labels, n_out, self.dtype)
+        rows = _convert.rows("y", y_array, n_out)
+        return xs, _convert.targets("y", rows, xs.shape[0], n_out, self.dtype)
 
-    def update_mini_batch(self, mini_batch: Any, eta: float) -> None:
-        """One step of gradient descent, ``w -= eta/m * sum(nabla_w)`` (and for ``b``), on a list of
-        ``(x, y)`` tuples or on arrays ``(X, Y)``."""
+    def update_mini_batch(
+        self,
+        mini_batch: Any,
+        eta: float,
+        lmbda: float = 0.0,
+        n: int | None = None,
+        *,
+        optimizer: Any = None,
+    ) -> None:
+        """One step of gradient descent on a list of ``(x, y)`` tuples or on arrays ``(X, Y)``:
+        ``w ← (1 − ηλ/n)·w − (η/m)·Σ∇w`` and ``b ← b − (η/m)·Σ∇b`` (network.py's update when
+        ``lmbda`` is 0; network2.py's with ``lmbda`` and the training set's size ``n``)."""
         x, y = _convert.training_arrays("mini_batch", mini_batch, *self._ends(), self.dtype)
-        self._update(x, y, _convert.learning_rate(eta))
+        options = self._options(eta, lmbda, optimizer, 0.0, None)
+        size = x.shape[0] if n is None else _convert.positive_int("n", n)
+        self._update(x, y, options, size)
 
     def cost_derivative(self, output_activations: Any, y: Any) -> FloatArray:
         """The vector of partial derivatives of the quadratic cost with respect to the output
@@ -216,8 +306,30 @@ class NetworkAPI(ABC):
     def evaluate(self, test_data: Any) -> int:
         """The number of test inputs for which the network's most active output is the label;
         ``test_data`` is a list of ``(x, label)`` tuples or arrays ``(X, labels)``."""
-        x, labels = _convert.labelled_arrays("test_data", test_data, *self._ends(), self.dtype)
+        x, labels = self._labelled("test_data", test_data)
         return self._evaluate(x, labels)
+
+    def accuracy(self, data: Any, convert: bool = False) -> int:
+        """network2.py's ``accuracy``: how many inputs in ``data`` are classified as their label.
+        ``data`` may hold labels or one-hot vectors (``convert`` is accepted for network2.py's
+        callers; the kind of ``y`` is recognised either way)."""
+        return self.evaluate(data)
+
+    def total_cost(self, data: Any, lmbda: float = 0.0, convert: bool = False) -> float:
+        """network2.py's ``total_cost``: the mean cost over ``data`` plus the L2 term
+        ``½·(λ/len(data))·Σ‖w‖²`` (``y`` may be labels or one-hot vectors, whatever
+        ``convert`` says)."""
+        x, labels = self._labelled("data", data)
+        return self._total_cost(x, _convert.one_hot(labels, self.sizes[-1]), lmbda)
+
+    def _total_cost(self, x: FloatArray, targets: FloatArray, lmbda: float) -> float:
+        outputs = self._feedforward(x)
+        mean = float(np.mean(costs.per_sample(self.cost, outputs, targets)))
+        squares = sum(float(np.sum(np.square(w, dtype=np.float64))) for w in self._get_weights())
+        return float(mean + 0.5 * (lmbda / x.shape[0]) * squares)
+
+    def _labelled(self, name: str, data: Any) -> tuple[FloatArray, IntArray]:
+        return _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
 
     def _evaluate(self, x: FloatArray, labels: IntArray) -> int:
         return int(np.count_nonzero(self._predict(x) == labels))
@@ -228,6 +340,11 @@ class NetworkAPI(ABC):
         mini_batch_size: int,
         eta: float,
         order: Any = None,
+        *,
+        lmbda: float = 0.0,
+        optimizer: Any = None,
+        dropout: float = 0.0,
+        augment: Augment | None = None,
     ) -> None:
         """One epoch of SGD visiting the samples in ``order`` (a permutation of their indices; a
         fresh random one when ``None``), cut into mini-batches of ``mini_batch_size``."""
@@ -239,13 +356,21 @@ class NetworkAPI(ABC):
                 raise ValueError(
                     f"order: expected one index per sample ({x.shape[0]}), got {indices.shape[0]}"
                 )
-        self._train_epoch(
-            x,
-            y,
-            _convert.positive_int("mini_batch_size", mini_batch_size),
-            _convert.learning_rate(eta),
-            indices,
-            None,
+        options = self._options(eta, lmbda, optimizer, dropout, augment)
+        batch = _convert.positive_int("mini_batch_size", mini_batch_size)
+        self._train_epoch(x, y, batch, options, indices, None)
+
+    def _options(
+        self, eta: Any, lmbda: Any, optimizer: Any, dropout: Any, augment: Any
+    ) -> StepOptions:
+        lmbda = _convert.non_negative_real("lmbda", lmbda)
+        dropout = _convert.non_negative_real("dropout", dropout)
+        if dropout >= 1:
+            raise ValueError(f"dropout: must be a probability in [0, 1), got {dropout}")
+        if augment is not None and not isinstance(augment, Augment):
+            raise TypeError(f"augment: expected a digitnet.Augment, got {type(augment).__name__}")
+        return StepOptions(
+            _convert.learning_rate(eta), lmbda, training.optimizer(optimizer), dropout, augment
         )
 
     def SGD(  # noqa: N802 -- network.py's name, kept so its users' code runs unchanged
@@ -256,55 +381,108 @@ class NetworkAPI(ABC):
         eta: float,
         test_data: Any = None,
         *,
+        lmbda: float = 0.0,
+        evaluation_data: Any = None,
+        monitor_evaluation_cost: bool = False,
+        monitor_evaluation_accuracy: bool = False,
+        monitor_training_cost: bool = False,
+        monitor_training_accuracy: bool = False,
+        optimizer: Any = None,
+        dropout: float = 0.0,
+        augment: Augment | None = None,
+        schedule: HalveOnPlateau | None = None,
+        early_stopping: EarlyStopping | None = None,
         verbose: bool = True,
         progress: bool | None = None,
         callback: Callable[[EpochResult], Any] | None = None,
     ) -> History:
-        """Trains with mini-batch stochastic gradient descent, as network.py does.
+        """Trains with mini-batch stochastic gradient descent, as network.py does, plus
+        network2.py's options and more.
 
         ``training_data`` is a list of ``(x, y)`` tuples or arrays ``(X, Y)`` (Y labels or
         one-hot). With ``test_data``, the network is evaluated after each epoch and the result
-        printed (``verbose``). ``progress`` shows a progress bar during each epoch (default: when
-        stderr is a terminal). ``callback(result)`` runs after each epoch; returning ``True``
-        stops training. Returns the per-epoch :class:`~digitnet.history.History`.
+        printed (``verbose``), as network.py does. network2.py's ``lmbda`` (L2 regularisation),
+        ``evaluation_data`` and ``monitor_*`` flags work as there, and their figures are in the
+        returned :class:`~digitnet.history.History`. Beyond the book: ``optimizer``
+        ("momentum", "nesterov", "adam" or an instance), ``dropout`` (the probability of
+        dropping a hidden neuron), ``augment`` (random shifts and rotations of the images),
+        ``schedule`` (:class:`~digitnet.training.HalveOnPlateau`) and ``early_stopping``
+        (:class:`~digitnet.training.EarlyStopping`), both judged on ``evaluation_data``.
+        ``progress`` shows a progress bar during each epoch (default: when stderr is a
+        terminal). ``callback(result)`` runs after each epoch; returning ``True`` stops.
         """
         x, y = _convert.training_arrays("training_data", training_data, *self._ends(), self.dtype)
         epochs = _convert.non_negative_int("epochs", epochs)
         mini_batch_size = _convert.positive_int("mini_batch_size", mini_batch_size)
-        eta = _convert.learning_rate(eta)
-        test = None
-        if test_data is not None:
-            test = _convert.labelled_arrays("test_data", test_data, *self._ends(), self.dtype)
-
+        options = self._options(eta, lmbda, optimizer, dropout, augment)
+        test = None if test_data is None else self._labelled("test_data", test_data)
+        evaluation = None
+        if evaluation_data is not None:
+            evaluation = self._labelled("evaluation_data", evaluation_data)
+        if (schedule is not None or early_stopping is not None) and evaluation is None:
+            raise ValueError("schedule and early_stopping judge progress on evaluation_data")
+        if schedule is not None and not isinstance(schedule, HalveOnPlateau):
+            raise TypeError(f"schedule: expected a HalveOnPlateau, got {type(schedule).__name__}")
+        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(
+                f"early_stopping: expected an EarlyStopping, got {type(early_stopping).__name__}"
+            )
+        monitor = _Monitor(
+            self,
+            x,
+            y,
+            options.lmbda,
+            test,
+            evaluation,
+            evaluation_accuracy=monitor_evaluation_accuracy
+            or schedule is not None
+            or early_stopping is not None,
+            evaluation_cost=monitor_evaluation_cost,
+            training_cost=monitor_training_cost,
+            training_accuracy=monitor_training_accuracy,
+            verbose=verbose,
+        )
         history = History()
         show_bar = sys.stderr.isatty() if progress is None else progress
         bar = _EpochBar(show_bar)
+        eta_now = options.eta
+        best: tuple[int, int, list[FloatArray], list[FloatArray]] | None = None
         started = time.perf_counter()
 
-        def on_epoch(epoch: int) -> bool:
-            nonlocal started
+        def on_epoch(epoch: int) -> bool | float | None:
+            nonlocal started, eta_now, best
             seconds = time.perf_counter() - started
             bar.close()
-            correct = total = None
-            if test is not None:
-                correct, total = self._evaluate(*test), test[0].shape[0]
-            result = EpochResult(epoch, seconds, correct, total)
+            result = monitor.after_epoch(epoch, seconds, eta_now)
             history.append(result)
-            if verbose:
-                if test is not None:
-                    print(f"Epoch {epoch}: {correct} / {total}", flush=True)
-                else:
-                    print(f"Epoch {epoch} complete", flush=True)
-            stop = bool(callback(result)) if callback is not None else False
+            answer: bool | float | None = None
+            if early_stopping is not None and result.evaluation_correct is not None:
+                if best is None or result.evaluation_correct > best[1]:
+                    best = (epoch, result.evaluation_correct, self._get_weights(),
+                            self._get_biases())  # fmt: skip
+                elif epoch - best[0] >= early_stopping.patience:
+                    answer = True
+            if schedule is not None and answer is None and result.evaluation_correct is not None:
+                new_eta = schedule.next_eta(eta_now, options.eta, result.evaluation_correct)
+                if new_eta is None:
+                    answer = True
+                elif new_eta != eta_now:
+                    eta_now = answer = new_eta
+            if callback is not None and callback(result):
+                answer = True
             started = time.perf_counter()
-            return stop
+            return answer
 
         try:
             self._sgd(
-                x, y, epochs, mini_batch_size, eta, bar.update if show_bar else None, on_epoch
+                x, y, epochs, mini_batch_size, options, bar.update if show_bar else None, on_epoch
             )
         finally:
             bar.close()
+        if best is not None and early_stopping is not None and early_stopping.restore_best:
+            self._set_weights(best[2])
+            self._set_biases(best[3])
+            history.best_epoch = best[0]
         return history
 
     def _ends(self) -> tuple[int, int]:
@@ -317,6 +495,76 @@ class NetworkAPI(ABC):
         from digitnet.reprs import network_html  # imported here: reprs imports this module
 
         return network_html(self)
+
+
+class _Monitor:
+    """What ``SGD`` measures and prints after each epoch."""
+
+    def __init__(
+        self,
+        net: NetworkAPI,
+        x: FloatArray,
+        y: FloatArray,
+        lmbda: float,
+        test: tuple[FloatArray, IntArray] | None,
+        evaluation: tuple[FloatArray, IntArray] | None,
+        *,
+        evaluation_accuracy: bool,
+        evaluation_cost: bool,
+        training_cost: bool,
+        training_accuracy: bool,
+        verbose: bool,
+    ) -> None:
+        self.net, self.x, self.y, self.lmbda = net, x, y, lmbda
+        self.test, self.evaluation, self.verbose = test, evaluation, verbose
+        self.flags = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
+        self.network2_style = any(self.flags) or evaluation is not None
+        self.labels = y.argmax(axis=1) if training_accuracy else None
+
+    def after_epoch(self, epoch: int, seconds: float, eta: float) -> EpochResult:
+        net, say = self.net, self.verbose
+        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = self.flags
+        correct = total = None
+        if self.test is not None:
+            correct, total = net._evaluate(*self.test), self.test[0].shape[0]
+        figures: dict[str, Any] = {}
+        if training_cost:
+            figures["training_cost"] = net._total_cost(self.x, self.y, self.lmbda)
+        if training_accuracy and self.labels is not None:
+            figures["training_correct"] = net._evaluate(self.x, self.labels)
+            figures["training_total"] = self.x.shape[0]
+        if self.evaluation is not None and (evaluation_cost or evaluation_accuracy):
+            ex, labels = self.evaluation
+            if evaluation_cost:
+                targets = _convert.one_hot(labels, net.sizes[-1])
+                figures["evaluation_cost"] = net._total_cost(ex, targets, self.lmbda)
+            if evaluation_accuracy:
+                figures["evaluation_correct"] = net._evaluate(ex, labels)
+                figures["evaluation_total"] = ex.shape[0]
+        result = EpochResult(epoch, seconds, correct, total, eta=eta, **figures)
+        if say:
+            self._print(result)
+        return result
+
+    def _print(self, r: EpochResult) -> None:
+        if not self.network2_style:
+            if r.correct is not None:
+                print(f"Epoch {r.epoch}: {r.correct} / {r.total}", flush=True)
+            else:
+                print(f"Epoch {r.epoch} complete", flush=True)
+            return
+        print(f"Epoch {r.epoch} training complete", flush=True)
+        if r.training_cost is not None:
+            print(f"Cost on training data: {r.training_cost}")
+        if r.training_correct is not None:
+            print(f"Accuracy on training data: {r.training_correct} / {r.training_total}")
+        if r.evaluation_cost is not None:
+            print(f"Cost on evaluation data: {r.evaluation_cost}")
+        if r.evaluation_correct is not None:
+            print(f"Accuracy on evaluation data: {r.evaluation_correct} / {r.evaluation_total}")
+        if r.correct is not None:
+            print(f"Accuracy on test data: {r.correct} / {r.total}")
+        print(flush=True)
 
 
 class _EpochBar:

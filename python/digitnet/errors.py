@@ -19,3 +19,9 @@ class ModelFileError(DigitnetError):
 
     The message names the file and what is wrong with it.
     """
+
+
+class DivergenceError(DigitnetError, ArithmeticError):
+    """Training produced parameters that are not finite (the learning rate is probably too
+    large). The message names the epoch and mini-batch; the network keeps the parameters it had
+    before that mini-batch."""

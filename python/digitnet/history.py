@@ -8,12 +8,20 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class EpochResult:
     """One epoch of training: its number (from 0, as network.py prints it), its training time in
-    seconds, and, when test data was given, how many test samples it classified correctly."""
+    seconds, the learning rate it used, how many test samples it classified correctly (when
+    test data was given), and network2.py's monitored figures (when asked for)."""
 
     epoch: int
     seconds: float
     correct: int | None = None
     total: int | None = None
+    eta: float | None = None
+    training_cost: float | None = None
+    training_correct: int | None = None
+    training_total: int | None = None
+    evaluation_cost: float | None = None
+    evaluation_correct: int | None = None
+    evaluation_total: int | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -25,6 +33,29 @@ class EpochResult:
 
 class History(list[EpochResult]):
     """The per-epoch results that ``SGD`` returns, oldest first."""
+
+    #: With early stopping, the epoch whose parameters the network was left with.
+    best_epoch: int | None = None
+
+    @property
+    def evaluation_cost(self) -> list[float]:
+        """network2.py's per-epoch cost on the evaluation data (when monitored)."""
+        return [e.evaluation_cost for e in self if e.evaluation_cost is not None]
+
+    @property
+    def evaluation_accuracy(self) -> list[int]:
+        """network2.py's per-epoch count of correct evaluation samples (when monitored)."""
+        return [e.evaluation_correct for e in self if e.evaluation_correct is not None]
+
+    @property
+    def training_cost(self) -> list[float]:
+        """network2.py's per-epoch cost on the training data (when monitored)."""
+        return [e.training_cost for e in self if e.training_cost is not None]
+
+    @property
+    def training_accuracy(self) -> list[int]:
+        """network2.py's per-epoch count of correct training samples (when monitored)."""
+        return [e.training_correct for e in self if e.training_correct is not None]
 
     @property
     def accuracies(self) -> list[float | None]:

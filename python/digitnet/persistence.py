@@ -28,17 +28,20 @@ MAX_FILE_BYTES = 1 << 30
 #: The largest number of parameters a loaded network may have.
 MAX_PARAMETERS = 1 << 27
 
-COSTS = ("QuadraticCost", "CrossEntropyCost")
+COSTS = ("QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost")
 
 
 def save(net: Network, filename: str | os.PathLike[str]) -> None:
     """Writes ``net`` to ``filename`` in network2.py's JSON format, atomically."""
-    data = {
+    data: dict[str, Any] = {
         "sizes": net.sizes,
         "weights": [w.tolist() for w in net.weights],
         "biases": [b.tolist() for b in net.biases],
-        "cost": getattr(net, "cost_name", "QuadraticCost"),
+        "cost": net.cost.name,
     }
+    if any(a != "sigmoid" for a in net.activations):
+        # digitnet's extension; left out for all-sigmoid networks, whose files network2.py reads.
+        data["activations"] = net.activations
     write_atomically(Path(filename), json.dumps(data).encode())
 
 
@@ -101,10 +104,19 @@ def _network(path: Path, data: Any) -> Network:
         raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")
     weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in _pairs(sizes)])
     biases = _matrices(path, "biases", data["biases"], [(y, 1) for _, y in _pairs(sizes)])
-    net = Network(sizes)
+    activations = data.get("activations", ["sigmoid"] * (len(sizes) - 1))
+    if not (
+        isinstance(activations, list)
+        and len(activations) == len(sizes) - 1
+        and all(isinstance(a, str) for a in activations)
+    ):
+        raise ModelFileError(f"{path}: activations must be a list of {len(sizes) - 1} names")
+    try:
+        net = Network(sizes, cost=cost, activation=activations[:-1], output=activations[-1])
+    except ValueError as error:
+        raise ModelFileError(f"{path}: {error}") from None
     net.weights = weights
     net.biases = biases
-    net.cost_name = cost
     return net
 
 

@@ -1,26 +1,39 @@
-"""The NumPy reference: network.py's maths, vectorised over the mini-batch, and nothing clever.
+"""The NumPy reference: network.py's and network2.py's maths, vectorised over the mini-batch,
+and nothing clever.
 
 It has the same API as :class:`digitnet.Network` and is what the tests compare the Rust engine
 with, and the baseline the benchmarks measure against. Samples are rows: for a batch ``X`` of
-shape ``(m, n_in)``, layer ``l`` computes ``Z = A @ W.T + b`` and ``A = sigmoid(Z)``.
+shape ``(m, n_in)``, layer ``l`` computes ``Z = A @ W.T + b`` and ``A = f(Z)``.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from digitnet import _convert
+from digitnet import _convert, costs
 from digitnet._convert import FloatArray, IntArray
-from digitnet._network_api import EpochCallback, NetworkAPI, ProgressCallback
+from digitnet._network_api import (
+    INITS,
+    EpochCallback,
+    NetworkAPI,
+    ProgressCallback,
+    StepOptions,
+    _architecture,
+)
+from digitnet.errors import DivergenceError
+from digitnet.training import Adam, Momentum, Nesterov
 
 
 def sigmoid(z: FloatArray) -> FloatArray:
     """The sigmoid function, in the form that cannot overflow: ``exp(z) / (1 + exp(z))`` for
     negative ``z``."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    result: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return result
 
 
 def sigmoid_prime(z: FloatArray) -> FloatArray:
@@ -29,18 +42,103 @@ def sigmoid_prime(z: FloatArray) -> FloatArray:
     return sigmoid(z) * sigmoid(-z)
 
 
-class Network(NetworkAPI):
-    """network.py's ``Network`` in plain NumPy, with digitnet's API."""
+def tanh_prime(z: FloatArray) -> FloatArray:
+    """The derivative of tanh, ``1 - tanh(z)**2``, written as ``4e/(1+e)**2`` with
+    ``e = exp(-2|z|)``, which keeps its precision where tanh saturates."""
+    e = np.exp(-2 * np.abs(z))
+    result: FloatArray = 4 * e / (1 + e) ** 2
+    return result
 
-    def __init__(self, sizes: Any, seed: int | None = None) -> None:
+
+def relu(z: FloatArray) -> FloatArray:
+    """``max(0, z)``."""
+    return np.maximum(z, 0.0)
+
+
+def relu_prime(z: FloatArray) -> FloatArray:
+    """1 where ``z > 0``, else 0."""
+    return (z > 0).astype(z.dtype)
+
+
+def softmax(z: FloatArray) -> FloatArray:
+    """Each row's ``exp(z_j) / Σ_k exp(z_k)``, shifted by the row's maximum against overflow."""
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    result: FloatArray = e / e.sum(axis=1, keepdims=True)
+    return result
+
+
+#: Each element-wise activation and its derivative.
+ACTIVATIONS: dict[
+    str, tuple[Callable[[FloatArray], FloatArray], Callable[[FloatArray], FloatArray]]
+] = {
+    "sigmoid": (sigmoid, sigmoid_prime),
+    "tanh": (np.tanh, tanh_prime),
+    "relu": (relu, relu_prime),
+}
+
+
+def transform_image(
+    image: FloatArray, shape: tuple[int, int], dy: float, dx: float, degrees: float
+) -> FloatArray:
+    """The image (row by row) rotated by ``degrees`` about its centre, then shifted by
+    ``(dy, dx)`` pixels, with bilinear interpolation and zeros outside: output pixel ``(r, c)``
+    takes the input at ``R(-θ)·(r - cy - dy, c - cx - dx) + (cy, cx)``."""
+    h, w = shape
+    src = image.reshape(h, w).astype(np.float64)
+    theta = np.deg2rad(degrees)
+    sin, cos = np.sin(theta), np.cos(theta)
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    r, c = np.meshgrid(
+        np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij"
+    )
+    y, x = r - cy - dy, c - cx - dx
+    sy, sx = cos * y + sin * x + cy, -sin * y + cos * x + cx
+    y0, x0 = np.floor(sy), np.floor(sx)
+    fy, fx = sy - y0, sx - x0
+    padded = np.pad(src, 1)  # index -1 and h (or w) read as 0
+
+    def pixel(rows: FloatArray, cols: FloatArray) -> FloatArray:
+        inside = (rows >= -1) & (rows <= h) & (cols >= -1) & (cols <= w)
+        ri = np.clip(rows, -1, h).astype(int) + 1
+        ci = np.clip(cols, -1, w).astype(int) + 1
+        return np.where(inside, padded[ri, ci], 0.0)
+
+    value = (1 - fy) * ((1 - fx) * pixel(y0, x0) + fx * pixel(y0, x0 + 1)) + fy * (
+        (1 - fx) * pixel(y0 + 1, x0) + fx * pixel(y0 + 1, x0 + 1)
+    )
+    result: FloatArray = value.reshape(-1).astype(image.dtype)
+    return result
+
+
+class Network(NetworkAPI):
+    """network.py's (and network2.py's) ``Network`` in plain NumPy, with digitnet's API."""
+
+    def __init__(
+        self,
+        sizes: Any,
+        seed: int | None = None,
+        *,
+        cost: Any = costs.QuadraticCost,
+        activation: Any = "sigmoid",
+        output: str | None = None,
+        init: str = "large",
+    ) -> None:
         self.sizes = _convert.sizes(sizes)
         self.seed = _convert.seed(seed)
+        self.cost, self.activations = _architecture(self.sizes, cost, activation, output)
         self.rng = np.random.default_rng(self.seed)
+        self._state: dict[str, Any] = {"optimizer": None}
+        self._initialize(init)
+
+    def _initialize(self, init: str) -> None:
+        if init not in INITS:
+            raise ValueError(f"init: must be one of {', '.join(INITS)}, got {init!r}")
         self._biases: list[FloatArray] = [self.rng.standard_normal(y) for y in self.sizes[1:]]
         self._weights: list[FloatArray] = [
-            self.rng.standard_normal((y, x))
-            for x, y in zip(self.sizes[:-1], self.sizes[1:], strict=True)
+            self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "scaled" else 1.0)
+            for x, y in itertools.pairwise(self.sizes)
         ]
+        self._state = {"optimizer": None}
 
     def _get_weights(self) -> list[FloatArray]:
         return [w.copy() for w in self._weights]
@@ -49,59 +147,129 @@ class Network(NetworkAPI):
         return [b.copy() for b in self._biases]
 
     def _set_weights(self, weights: list[FloatArray]) -> None:
-        self._weights = [w.copy() for w in weights]
+        self._weights = [w.astype(np.float64) for w in weights]
 
     def _set_biases(self, biases: list[FloatArray]) -> None:
-        self._biases = [b.copy() for b in biases]
+        self._biases = [b.astype(np.float64) for b in biases]
 
     def _feedforward(self, x: FloatArray) -> FloatArray:
         _check_finite("a", x)
-        a = x
-        for w, b in zip(self._weights, self._biases, strict=True):
-            a = sigmoid(a @ w.T + b)
-        return a
+        return self._forward(x, None)[0][-1]
 
     def _predict(self, x: FloatArray) -> IntArray:
         labels: IntArray = self._feedforward(x).argmax(axis=1)
         return labels
 
-    def _backprop(self, x: FloatArray, y: FloatArray) -> tuple[list[FloatArray], list[FloatArray]]:
-        """The gradient of the quadratic cost summed over the rows of ``(x, y)``."""
+    def _forward(
+        self, x: FloatArray, masks: list[FloatArray] | None
+    ) -> tuple[list[FloatArray], list[FloatArray]]:
+        """Every layer's activation (the input first) and slope ``f'(z)`` (times the dropout
+        mask on hidden layers)."""
+        activations: list[FloatArray] = [x]
+        slopes: list[FloatArray] = []
+        last = len(self._weights) - 1
+        for layer, (w, b, name) in enumerate(
+            zip(self._weights, self._biases, self.activations, strict=True)
+        ):
+            z: FloatArray = activations[-1] @ w.T + b
+            a: FloatArray
+            slope: FloatArray
+            if name == "softmax":
+                a, slope = softmax(z), np.ones_like(z)
+            else:
+                f, f_prime = ACTIVATIONS[name]
+                a, slope = f(z), f_prime(z)
+            if masks is not None and layer < last:
+                a, slope = a * masks[layer], slope * masks[layer]
+            activations.append(a)
+            slopes.append(slope)
+        return activations, slopes
+
+    def _backprop(
+        self, x: FloatArray, y: FloatArray, masks: list[FloatArray] | None = None
+    ) -> tuple[list[FloatArray], list[FloatArray]]:
+        """The gradient of the cost summed over the rows of ``(x, y)``."""
         _check_finite("x", x)
         _check_finite("y", y)
-        # Forward, keeping every layer's weighted input z and activation.
-        activation = x
-        activations = [x]
-        zs = []
-        for w, b in zip(self._weights, self._biases, strict=True):
-            z = activation @ w.T + b
-            zs.append(z)
-            activation = sigmoid(z)
-            activations.append(activation)
-        # Backward: the output error, then each layer's error from the one above.
-        delta = (activations[-1] - y) * sigmoid_prime(zs[-1])
+        activations, slopes = self._forward(x, masks)
+        # The output error: (a - y) * f'(z) for the quadratic cost, a - y for cross-entropy with
+        # sigmoids and log-likelihood with softmax.
+        delta = activations[-1] - y
+        if self.cost is costs.QuadraticCost:
+            delta = delta * slopes[-1]
         nabla_b: list[FloatArray] = [np.zeros_like(b) for b in self._biases]
         nabla_w: list[FloatArray] = [np.zeros_like(w) for w in self._weights]
         nabla_b[-1] = delta.sum(axis=0)
         nabla_w[-1] = delta.T @ activations[-2]
         for layer in range(2, self.num_layers):
-            delta = (delta @ self._weights[-layer + 1]) * sigmoid_prime(zs[-layer])
+            delta = (delta @ self._weights[-layer + 1]) * slopes[-layer]
             nabla_b[-layer] = delta.sum(axis=0)
             nabla_w[-layer] = delta.T @ activations[-layer - 1]
         return nabla_b, nabla_w
 
-    def _update(self, x: FloatArray, y: FloatArray, eta: float) -> None:
-        nabla_b, nabla_w = self._backprop(x, y)
-        m = x.shape[0]
-        self._weights = [w - (eta / m) * nw for w, nw in zip(self._weights, nabla_w, strict=True)]
-        self._biases = [b - (eta / m) * nb for b, nb in zip(self._biases, nabla_b, strict=True)]
+    def _update(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        options: StepOptions,
+        n: int,
+        masks: list[FloatArray] | None = None,
+    ) -> None:
+        nabla_b, nabla_w = self._backprop(x, y, masks)
+        m, eta, l2 = x.shape[0], options.eta, options.lmbda / n
+        if options.optimizer is None:
+            # network2.py: w <- (1 - eta*lmbda/n) w - (eta/m) nabla_w
+            weights = [
+                (1 - eta * l2) * w - (eta / m) * nw
+                for w, nw in zip(self._weights, nabla_w, strict=True)
+            ]
+            biases = [b - (eta / m) * nb for b, nb in zip(self._biases, nabla_b, strict=True)]
+        else:
+            g_w = [nw / m + l2 * w for w, nw in zip(self._weights, nabla_w, strict=True)]
+            g_b = [nb / m for nb in nabla_b]
+            weights, biases = self._optimizer_step(options, g_w, g_b)
+        if not all(np.all(np.isfinite(p)) for p in [*weights, *biases]):
+            raise DivergenceError("training diverged: a parameter would no longer be finite")
+        self._weights, self._biases = weights, biases
+
+    def _optimizer_step(
+        self, options: StepOptions, g_w: list[FloatArray], g_b: list[FloatArray]
+    ) -> tuple[list[FloatArray], list[FloatArray]]:
+        """The optimizer's update of every parameter; its state is kept only if it is used."""
+        opt = options.optimizer
+        if self._state["optimizer"] != opt:
+            zeros = [np.zeros_like(p) for p in [*self._weights, *self._biases]]
+            self._state = {"optimizer": opt, "first": zeros, "second": [z.copy() for z in zeros],
+                           "steps": 0}  # fmt: skip
+        state, eta = self._state, options.eta
+        params = [*self._weights, *self._biases]
+        grads = [*g_w, *g_b]
+        first, second, steps = list(state["first"]), list(state["second"]), state["steps"] + 1
+        new = []
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            if isinstance(opt, Momentum):
+                first[i] = opt.mu * first[i] - eta * g
+                new.append(p + first[i])
+            elif isinstance(opt, Nesterov):
+                first[i] = opt.mu * first[i] - eta * g
+                new.append(p + opt.mu * first[i] - eta * g)
+            elif isinstance(opt, Adam):
+                first[i] = opt.beta1 * first[i] + (1 - opt.beta1) * g
+                second[i] = opt.beta2 * second[i] + (1 - opt.beta2) * g * g
+                m_hat = first[i] * (1 / (1 - opt.beta1**steps))
+                v_hat = second[i] * (1 / (1 - opt.beta2**steps))
+                new.append(p - eta * m_hat / (np.sqrt(v_hat) + opt.epsilon))
+        if all(np.all(np.isfinite(p)) for p in new):
+            state.update(first=first, second=second, steps=steps)
+        layers = len(self._weights)
+        return new[:layers], new[layers:]
 
     def _train_epoch(
         self,
         x: FloatArray,
         y: FloatArray,
         mini_batch_size: int,
-        eta: float,
+        options: StepOptions,
         order: IntArray | None,
         on_progress: ProgressCallback | None,
     ) -> None:
@@ -111,7 +279,27 @@ class Network(NetworkAPI):
         batches = range(0, n, mini_batch_size)
         for done, start in enumerate(batches, 1):
             batch = order[start : start + mini_batch_size]
-            self._update(x[batch], y[batch], eta)
+            xb: FloatArray = x[batch]
+            masks: list[FloatArray] | None = None
+            if options.augment is not None:
+                a = options.augment
+                draws = self.rng.uniform(-1, 1, (len(batch), 3)) * [
+                    a.max_shift,
+                    a.max_shift,
+                    a.max_rotation,
+                ]
+                xb = np.stack(
+                    [
+                        transform_image(row, a.image_shape, *d)
+                        for row, d in zip(xb, draws, strict=True)
+                    ]
+                )
+            if options.dropout > 0:
+                keep = 1 - options.dropout
+                masks = [
+                    (self.rng.random((len(batch), size)) < keep) / keep for size in self.sizes[1:-1]
+                ]
+            self._update(xb, y[batch], options, n, masks)
             if on_progress is not None:
                 on_progress(done, len(batches))
 
@@ -121,16 +309,21 @@ class Network(NetworkAPI):
         y: FloatArray,
         epochs: int,
         mini_batch_size: int,
-        eta: float,
+        options: StepOptions,
         on_progress: ProgressCallback | None,
         on_epoch: EpochCallback,
     ) -> int:
         _check_finite("training inputs", x)
         _check_finite("training targets", y)
         for epoch in range(epochs):
-            self._train_epoch(x, y, mini_batch_size, eta, None, on_progress)
-            if on_epoch(epoch):
+            self._train_epoch(x, y, mini_batch_size, options, None, on_progress)
+            answer = on_epoch(epoch)
+            if answer is True:
                 return epoch + 1
+            if isinstance(answer, float):
+                options = StepOptions(
+                    answer, options.lmbda, options.optimizer, options.dropout, options.augment
+                )
         return epochs
 
 

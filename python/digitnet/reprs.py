@@ -61,9 +61,9 @@ def _network_facts(net: NetworkAPI) -> str:
     dtype = str(weights[0].dtype) if weights else "float64"
     seed = getattr(net, "seed", None)
     facts = [f"{count:,} parameters", dtype, f"seed {_DASH if seed is None else seed}"]
-    cost = getattr(net, "cost_name", None)
-    if cost is not None:
-        facts.append(str(cost))
+    facts.append(net.cost.name)
+    if any(a != "sigmoid" for a in net.activations):
+        facts.append(" / ".join(net.activations))
     return ", ".join(facts)
 
 

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use digitnet_core::{seeded, shuffled_order, Float, Network, Trainer, TrainingSet};
+use digitnet_core::{seeded, shuffled_order, Float, Network, TrainOptions, Trainer, TrainingSet};
 use ndarray::Array2;
 
 fn run<F: Float>(hidden: usize, batch: usize, epochs: usize) {
@@ -24,7 +24,7 @@ fn run<F: Float>(hidden: usize, batch: usize, epochs: usize) {
         let order = shuffled_order(n, &mut rng);
         let start = Instant::now();
         trainer
-            .train_epoch(&mut net, &data, &order, 3.0)
+            .train_epoch(&mut net, &data, &order, &TrainOptions::sgd(3.0), &mut rng)
             .expect("training runs");
         println!("epoch {epoch}: {:.4} s", start.elapsed().as_secs_f64());
     }

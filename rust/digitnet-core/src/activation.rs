@@ -38,6 +38,99 @@ pub(crate) fn sigmoid_and_slope<F: Float>(z: F) -> (F, F) {
     }
 }
 
+/// `(tanh(z), tanh'(z))` from one exponential: with `e = e^{-2|z|}`, `tanh|z| = (1−e)/(1+e)` and
+/// `tanh'(z) = sech²z = 4e/(1+e)²`, which stays accurate where `1 − tanh²` would cancel.
+#[inline]
+pub(crate) fn tanh_and_slope<F: Float>(z: F) -> (F, F) {
+    let two = F::one() + F::one();
+    let e = (-two * z.abs()).exp();
+    let inv = F::one() / (F::one() + e);
+    let t = (F::one() - e) * inv;
+    let slope = two * two * e * inv * inv;
+    (if z < F::zero() { -t } else { t }, slope)
+}
+
+/// What a layer applies to its weighted inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Activation {
+    /// `σ(z) = 1/(1 + e^{−z})`, the book's neuron.
+    Sigmoid,
+    /// `tanh(z)`.
+    Tanh,
+    /// `max(0, z)`, with slope 0 at 0.
+    Relu,
+    /// `e^{z_j} / Σ_k e^{z_k}` over a layer; output layer only, with the log-likelihood cost.
+    Softmax,
+}
+
+impl Activation {
+    /// The name used in errors and by the Python API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    /// Parses [`Activation::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Sigmoid, Self::Tanh, Self::Relu, Self::Softmax]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+
+    /// Applies the activation in place to one sample's weighted inputs (bias included), writing
+    /// the slopes `f'(z)` into `slope`. Softmax's slope is a Jacobian that its log-likelihood
+    /// cost never needs: `slope` is then left untouched.
+    #[inline]
+    pub(crate) fn apply<F: Float>(self, z: &mut [F], slope: &mut [F]) {
+        match self {
+            Activation::Sigmoid => {
+                for (z, s) in z.iter_mut().zip(slope.iter_mut()) {
+                    (*z, *s) = sigmoid_and_slope(*z);
+                }
+            }
+            Activation::Tanh => {
+                for (z, s) in z.iter_mut().zip(slope.iter_mut()) {
+                    (*z, *s) = tanh_and_slope(*z);
+                }
+            }
+            Activation::Relu => {
+                for (z, s) in z.iter_mut().zip(slope.iter_mut()) {
+                    let on = *z > F::zero();
+                    *s = if on { F::one() } else { F::zero() };
+                    *z = if on { *z } else { F::zero() };
+                }
+            }
+            Activation::Softmax => softmax(z),
+        }
+    }
+
+    /// The activation alone, for inference.
+    #[inline]
+    pub(crate) fn apply_inference<F: Float>(self, z: &mut [F]) {
+        match self {
+            Activation::Sigmoid => z.iter_mut().for_each(|z| *z = sigmoid(*z)),
+            Activation::Tanh => z.iter_mut().for_each(|z| *z = tanh_and_slope(*z).0),
+            Activation::Relu => z.iter_mut().for_each(|z| *z = z.max(F::zero())),
+            Activation::Softmax => softmax(z),
+        }
+    }
+}
+
+/// `z ← softmax(z)`, shifted by `max z` so that no exponential overflows.
+fn softmax<F: Float>(z: &mut [F]) {
+    let max = z.iter().copied().fold(F::neg_infinity(), F::max);
+    let mut total = F::zero();
+    for z in z.iter_mut() {
+        *z = (*z - max).exp();
+        total = total + *z;
+    }
+    z.iter_mut().for_each(|a| *a = *a / total);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +194,43 @@ mod tests {
             );
         }
         assert!(sigmoid_and_slope(f64::NAN).0.is_nan());
+    }
+
+    #[test]
+    fn tanh_and_slope_are_accurate() {
+        for &z in &[-30.0_f64, -2.0, -0.1, 0.0, 0.7, 5.0, 400.0] {
+            let (t, s) = tanh_and_slope(z);
+            assert!((t - z.tanh()).abs() <= 2.0 * f64::EPSILON, "{z}");
+            let exact = 1.0 / z.cosh().powi(2);
+            assert!(
+                (s - exact).abs() <= 8.0 * f64::EPSILON * exact,
+                "{z}: {s} vs {exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn softmax_sums_to_one_without_overflow() {
+        let mut a = [1000.0_f64, 1001.0, -5.0];
+        Activation::Softmax.apply(&mut a, &mut [0.0; 3]);
+        assert!((a.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+        assert!((a[1] / a[0] - 1.0_f64.exp()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn relu_and_names() {
+        let (mut a, mut s) = ([-1.0_f32, 0.0, 2.5], [0.0_f32; 3]);
+        Activation::Relu.apply(&mut a, &mut s);
+        assert_eq!((a, s), ([0.0, 0.0, 2.5], [0.0, 0.0, 1.0]));
+        for act in [
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::Softmax,
+        ] {
+            assert_eq!(Activation::from_name(act.name()), Some(act));
+        }
+        assert_eq!(Activation::from_name("swish"), None);
     }
 
     #[test]

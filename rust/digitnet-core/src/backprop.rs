@@ -1,16 +1,29 @@
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Zip};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
 
-use crate::activation::sigmoid_and_slope;
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::matmul::matmul;
-use crate::{Float, Network, Result};
+use crate::optimizer::OptimizerState;
+use crate::{Float, Network, Optimizer, Result};
 
-/// The gradient of the quadratic cost, summed over the samples of a mini-batch, in the shapes of
-/// the network's parameters (network.py's `nabla_w` and `nabla_b`).
+/// The gradient of the cost, summed over the samples of a mini-batch, in the shapes of the
+/// network's parameters (network.py's `nabla_w` and `nabla_b`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gradients<F> {
     pub weights: Vec<Array2<F>>,
     pub biases: Vec<Array1<F>>,
+}
+
+/// Why a step was refused: the parameters it would produce are not all finite.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NonFiniteStep(pub(crate) String);
+
+/// The hyperparameters of one step of gradient descent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Step {
+    /// The learning rate η.
+    pub eta: f64,
+    /// The L2 term's coefficient `λ/n` (n the training set's size).
+    pub l2: f64,
 }
 
 /// Buffers for the forward and backward pass of mini-batches of up to `capacity` samples,
@@ -18,13 +31,20 @@ pub struct Gradients<F> {
 #[derive(Debug, Clone)]
 pub(crate) struct Backprop<F> {
     capacity: usize,
-    /// Activations `σ(z)` of each layer, `(capacity, n_l)`.
+    /// Activations of each layer, `(capacity, n_l)`; they hold the weighted inputs `z` until
+    /// the activation is applied in place.
     activations: Vec<Array2<F>>,
-    /// Slopes `σ'(z)` of each layer, `(capacity, n_l)`: all the backward pass needs of `z`.
+    /// Slopes `f'(z)` of each layer, `(capacity, n_l)` (times the dropout mask where there is
+    /// one): all the backward pass needs of `z`.
     slopes: Vec<Array2<F>>,
     /// Errors `δ = ∂C/∂z` of each layer, `(capacity, n_l)`.
     deltas: Vec<Array2<F>>,
+    /// Dropout masks of the hidden layers, `0` or `1/keep` per unit and sample; empty without
+    /// dropout.
+    pub(crate) masks: Vec<Array2<F>>,
     pub(crate) gradients: Gradients<F>,
+    /// Scratch space for the next step's weight bounds (see `descend_sgd`).
+    new_bounds: Vec<f64>,
 }
 
 impl<F: Float> Backprop<F> {
@@ -57,7 +77,9 @@ impl<F: Float> Backprop<F> {
             activations,
             slopes,
             deltas,
+            masks: Vec::new(),
             gradients: Gradients { weights, biases },
+            new_bounds: vec![0.0; layer_sizes.len()],
         })
     }
 
@@ -65,14 +87,30 @@ impl<F: Float> Backprop<F> {
         self.capacity
     }
 
+    /// Makes the dropout mask buffers (one per hidden layer) if there are none yet.
+    pub(crate) fn ensure_masks(&mut self) -> Result<()> {
+        if self.masks.is_empty() {
+            let hidden = self.activations.len() - 1;
+            self.masks = (0..hidden)
+                .map(|l| try_zeros2("dropout masks", self.capacity, self.activations[l].ncols()))
+                .collect::<Result<_>>()?;
+        }
+        Ok(())
+    }
+
     /// Stores in `self.gradients` the gradients summed over the rows of `x` (inputs) and `y`
     /// (targets), which the caller has checked: `x` is `(m, n_in)`, `y` is `(m, n_out)`,
-    /// `0 < m <= capacity`.
-    pub(crate) fn compute(&mut self, net: &Network<F>, x: ArrayView2<'_, F>, y: ArrayView2<'_, F>) {
+    /// `0 < m <= capacity`. With `dropout`, the hidden layers use `self.masks`.
+    pub(crate) fn compute(
+        &mut self,
+        net: &Network<F>,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        dropout: bool,
+    ) {
         let m = x.nrows();
-        self.forward(net, x);
-        self.output_error(y, m);
-        for l in (0..self.deltas.len()).rev() {
+        self.errors(net, x, y, dropout);
+        for l in 0..self.deltas.len() {
             let input = if l == 0 {
                 x
             } else {
@@ -88,32 +126,141 @@ impl<F: Float> Backprop<F> {
                 &mut nabla_w.view_mut(),
             );
             sum_rows(&delta, &mut self.gradients.biases[l]);
-            if l > 0 {
-                self.propagate_error(&net.weights()[l], l, m);
-            }
         }
     }
 
-    /// One step of gradient descent on the rows of `(x, y)`, `w ← w − (η/m)·Σ∇w` and the same
-    /// for `b`, with each layer's gradient added into its weights as it is computed rather than
-    /// stored (checked as for [`Backprop::compute`]).
+    /// One step of gradient descent on the rows of `(x, y)` (checked as for
+    /// [`Backprop::compute`]). Nothing changes unless every new parameter is finite.
+    ///
+    /// Plain SGD adds each layer's step into its weights inside the matrix multiply that
+    /// computes the gradient (network2.py's update; see `descend_sgd`). Other optimizers
+    /// compute the mean gradient, then check and apply their update.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn descend(
         &mut self,
         net: &mut Network<F>,
         x: ArrayView2<'_, F>,
         y: ArrayView2<'_, F>,
-        eta: f64,
-    ) {
+        x_max: f64,
+        step: Step,
+        dropout: bool,
+        state: &mut OptimizerState<F>,
+        bounds: &mut [f64],
+    ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.nrows();
-        let step = -F::from_f64(eta / m as f64);
-        self.forward(net, x);
-        self.output_error(y, m);
-        let (weights, biases) = net.parameters_mut();
-        for l in (0..self.deltas.len()).rev() {
-            // δ_{l-1} needs W_l as it was before this step, so it goes first.
-            if l > 0 {
-                self.propagate_error(&weights[l], l, m);
+        self.errors(net, x, y, dropout);
+        if let Some(l) = self
+            .deltas
+            .iter()
+            .position(|d| !live(d, m).iter().all(|v| v.is_finite()))
+        {
+            return Err(NonFiniteStep(format!(
+                "the error of layer {} is not finite",
+                l + 1
+            )));
+        }
+        let layers = self.deltas.len();
+        if state.optimizer() == Optimizer::Sgd {
+            return self.descend_sgd(net, x, x_max, step, bounds);
+        }
+        // Other optimizers: g = (1/m)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
+        // checked for every parameter first, then applied.
+        let mean = F::from_f64(1.0 / m as f64);
+        for l in 0..layers {
+            let input = if l == 0 {
+                x
+            } else {
+                live(&self.activations[l - 1], m)
+            };
+            let delta = live(&self.deltas[l], m);
+            let nabla_w = &mut self.gradients.weights[l];
+            matmul(mean, &delta.t(), &input, F::zero(), &mut nabla_w.view_mut());
+            if step.l2 != 0.0 {
+                nabla_w.scaled_add(F::from_f64(step.l2), &net.weights()[l]);
             }
+            let nabla_b = &mut self.gradients.biases[l];
+            sum_rows(&delta, nabla_b);
+            nabla_b.mapv_inplace(|v| v * mean);
+        }
+        state.begin_step();
+        let (weights, biases) = net.parameters_mut();
+        for commit in [false, true] {
+            for l in 0..layers {
+                let ok = state.step_weights(
+                    l,
+                    &mut weights[l],
+                    &self.gradients.weights[l],
+                    step.eta,
+                    commit,
+                ) & state.step_biases(
+                    l,
+                    &mut biases[l],
+                    &self.gradients.biases[l],
+                    step.eta,
+                    commit,
+                );
+                if !ok && !commit {
+                    state.cancel_step();
+                    return Err(NonFiniteStep(format!(
+                        "the parameters of layer {} would no longer be finite",
+                        l + 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The plain SGD step, `W ← (1 − η·l2)·W − (η/m)·δᵀA` and `b ← b − (η/m)·Σδ`, added into the
+    /// weights by the gradient's own matrix multiply. `bounds[l]` bounds layer `l`'s largest |w|;
+    /// the step goes ahead only when the bounds prove that no new value can overflow.
+    fn descend_sgd(
+        &mut self,
+        net: &mut Network<F>,
+        x: ArrayView2<'_, F>,
+        x_max: f64,
+        step: Step,
+        bounds: &mut [f64],
+    ) -> std::result::Result<(), NonFiniteStep> {
+        let m = x.nrows();
+        let layers = self.deltas.len();
+        let rate = F::from_f64(step.eta / m as f64);
+        let decay = 1.0 - step.eta * step.l2;
+        let limit = F::max_value().to_f64() / 4.0;
+        // Bias steps are small vectors: compute them all and check the results first.
+        for l in 0..layers {
+            sum_rows(&live(&self.deltas[l], m), &mut self.gradients.biases[l]);
+            let b = &net.biases()[l];
+            if !b
+                .iter()
+                .zip(&self.gradients.biases[l])
+                .all(|(&b, &g)| (b - rate * g).is_finite())
+            {
+                return Err(NonFiniteStep(format!(
+                    "the biases of layer {} would overflow",
+                    l + 1
+                )));
+            }
+        }
+        // |Δw| <= (η/m)·Σ_rows|δ||a| <= η·max|δ|·max|a|, so the new largest |w| is at most
+        // |decay|·bound + η·max|δ|·max|a|: far below the largest float, nothing can overflow.
+        for (l, (&old, new)) in bounds.iter().zip(&mut self.new_bounds).enumerate() {
+            let a_max = if l == 0 {
+                x_max
+            } else {
+                max_abs(&live(&self.activations[l - 1], m))
+            };
+            let d_max = max_abs(&live(&self.deltas[l], m));
+            *new = decay.abs() * old + step.eta * d_max * a_max;
+            if new.is_nan() || *new >= limit {
+                return Err(NonFiniteStep(format!(
+                    "the weights of layer {} could overflow",
+                    l + 1
+                )));
+            }
+        }
+        let (weights, biases) = net.parameters_mut();
+        for l in 0..layers {
             let input = if l == 0 {
                 x
             } else {
@@ -121,65 +268,98 @@ impl<F: Float> Backprop<F> {
             };
             let delta = live(&self.deltas[l], m);
             matmul(
-                step,
+                -rate,
                 &delta.t(),
                 &input,
-                F::one(),
+                F::from_f64(decay),
                 &mut weights[l].view_mut(),
             );
-            let nabla_b = &mut self.gradients.biases[l];
-            sum_rows(&delta, nabla_b);
-            biases[l].scaled_add(step, nabla_b);
+            biases[l].scaled_add(-rate, &self.gradients.biases[l]);
+        }
+        bounds.copy_from_slice(&self.new_bounds);
+        Ok(())
+    }
+
+    /// The forward pass and every layer's error `δ`, from the output layer back.
+    fn errors(
+        &mut self,
+        net: &Network<F>,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        dropout: bool,
+    ) {
+        let m = x.nrows();
+        debug_assert!(m > 0 && m <= self.capacity && y.nrows() == m);
+        self.forward(net, x, dropout);
+        let last = self.deltas.len() - 1;
+        let cost = net.cost();
+        let (deltas, activations, slopes) = (
+            &mut self.deltas[last],
+            &self.activations[last],
+            &self.slopes[last],
+        );
+        for i in 0..m {
+            if let (Some(d), Some(a), Some(yv), Some(s)) = (
+                deltas.row_mut(i).into_slice(),
+                activations.row(i).to_slice(),
+                y.row(i).to_slice(),
+                slopes.row(i).to_slice(),
+            ) {
+                cost.output_error(a, yv, s, d);
+            } else {
+                let yv = y.row(i).to_vec();
+                let (a, s) = (activations.row(i).to_vec(), slopes.row(i).to_vec());
+                let mut d = vec![F::zero(); a.len()];
+                cost.output_error(&a, &yv, &s, &mut d);
+                deltas.row_mut(i).assign(&ndarray::ArrayView1::from(&d[..]));
+            }
+        }
+        for l in (1..=last).rev() {
+            // δ_{l-1} = (δ_l W_l) ⊙ f'(z_{l-1})
+            let (below, here) = self.deltas.split_at_mut(l);
+            let mut previous = live_mut(&mut below[l - 1], m);
+            matmul(
+                F::one(),
+                &live(&here[0], m),
+                &net.weights()[l].view(),
+                F::zero(),
+                &mut previous,
+            );
+            previous.zip_mut_with(&live(&self.slopes[l - 1], m), |d, &s| *d = *d * s);
         }
     }
 
-    /// `A_l = σ(A_{l-1} W_lᵀ + b_l)` for every layer, keeping `σ'` of each weighted input.
-    fn forward(&mut self, net: &Network<F>, x: ArrayView2<'_, F>) {
+    /// `A_l = f_l(A_{l-1} W_lᵀ + b_l)` for every layer, keeping each layer's slopes; with
+    /// `dropout`, hidden activations and slopes are multiplied by the masks.
+    fn forward(&mut self, net: &Network<F>, x: ArrayView2<'_, F>, dropout: bool) {
         let m = x.nrows();
-        debug_assert!(m > 0 && m <= self.capacity);
-        for l in 0..self.activations.len() {
+        let layers = self.activations.len();
+        for l in 0..layers {
             let (before, rest) = self.activations.split_at_mut(l);
             let input = if l == 0 { x } else { live(&before[l - 1], m) };
             let mut a = live_mut(&mut rest[0], m);
             matmul(F::one(), &input, &net.weights()[l].t(), F::zero(), &mut a);
             let bias = &net.biases()[l];
+            let activation = net.activations()[l];
             let mut slope = live_mut(&mut self.slopes[l], m);
-            Zip::from(a.rows_mut())
-                .and(slope.rows_mut())
-                .for_each(|mut a_row, mut slope_row| {
-                    Zip::from(&mut a_row)
-                        .and(&mut slope_row)
-                        .and(bias)
-                        .for_each(|a, s, &b| (*a, *s) = sigmoid_and_slope(*a + b));
-                });
+            for (mut a_row, mut s_row) in a.rows_mut().into_iter().zip(slope.rows_mut()) {
+                a_row.zip_mut_with(bias, |z, &b| *z = *z + b);
+                if let (Some(a), Some(s)) = (a_row.as_slice_mut(), s_row.as_slice_mut()) {
+                    activation.apply(a, s);
+                }
+            }
+            if dropout && l + 1 < layers {
+                let mask = live(&self.masks[l], m);
+                a.zip_mut_with(&mask, |a, &k| *a = *a * k);
+                slope.zip_mut_with(&mask, |s, &k| *s = *s * k);
+            }
         }
     }
+}
 
-    /// The output error of the quadratic cost, `δ_L = (a_L − y) ⊙ σ'(z_L)`.
-    fn output_error(&mut self, y: ArrayView2<'_, F>, m: usize) {
-        let last = self.deltas.len() - 1;
-        Zip::from(live_mut(&mut self.deltas[last], m))
-            .and(live(&self.activations[last], m))
-            .and(y)
-            .and(live(&self.slopes[last], m))
-            .for_each(|d, &a, &y, &s| *d = (a - y) * s);
-    }
-
-    /// `δ_{l-1} = (δ_l W_l) ⊙ σ'(z_{l-1})`.
-    fn propagate_error(&mut self, weights: &Array2<F>, l: usize, m: usize) {
-        let (below, here) = self.deltas.split_at_mut(l);
-        let mut previous = live_mut(&mut below[l - 1], m);
-        matmul(
-            F::one(),
-            &live(&here[0], m),
-            &weights.view(),
-            F::zero(),
-            &mut previous,
-        );
-        Zip::from(&mut previous)
-            .and(live(&self.slopes[l - 1], m))
-            .for_each(|d, &s| *d = *d * s);
-    }
+/// The largest absolute value in `a`, as an f64.
+fn max_abs<F: Float>(a: &ArrayView2<'_, F>) -> f64 {
+    a.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64()))
 }
 
 /// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.

@@ -35,6 +35,8 @@ fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
 pub struct TrainingSet<'a, F> {
     x: ArrayView2<'a, F>,
     y: ArrayView2<'a, F>,
+    /// The largest |x|: with it, training proves that a step cannot overflow.
+    x_max: f64,
 }
 
 impl<'a, F: Float> TrainingSet<'a, F> {
@@ -67,7 +69,8 @@ impl<'a, F: Float> TrainingSet<'a, F> {
         }
         check_finite("training inputs", &x)?;
         check_finite("training targets", &y)?;
-        Ok(TrainingSet { x, y })
+        let x_max = x.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64()));
+        Ok(TrainingSet { x, y, x_max })
     }
 
     /// The number of samples.
@@ -78,6 +81,11 @@ impl<'a, F: Float> TrainingSet<'a, F> {
     /// Always false: an empty set is refused by [`TrainingSet::new`].
     pub fn is_empty(&self) -> bool {
         self.x.nrows() == 0
+    }
+
+    /// The largest absolute value among the inputs.
+    pub fn max_abs(&self) -> f64 {
+        self.x_max
     }
 
     pub(crate) fn inputs(&self) -> ArrayView2<'a, F> {

@@ -30,6 +30,12 @@ pub enum Error {
 
     #[error("{what}: needs {bytes} bytes, which cannot be allocated")]
     OutOfMemory { what: String, bytes: u128 },
+
+    #[error(
+        "training diverged at mini-batch {batch}: {detail}; the learning rate is probably too \
+         large. The network keeps its parameters from before that mini-batch"
+    )]
+    Diverged { batch: usize, detail: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

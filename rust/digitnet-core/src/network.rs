@@ -1,9 +1,9 @@
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, Zip};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::matmul::matmul;
-use crate::{check_finite, sigmoid, Error, Float, Result, SeededRng};
+use crate::{check_finite, Activation, Cost, Error, Float, Result, SeededRng};
 
 /// Rows of a batch pushed through the network at once during inference: large enough for the
 /// matrix multiply to run at full speed, small enough to bound the memory of wide layers.
@@ -11,35 +11,74 @@ const INFERENCE_CHUNK: usize = 1024;
 /// Fewer rows than this per thread cost more to hand out than they save.
 const MIN_ROWS_PER_THREAD: usize = 512;
 
-/// A fully connected network of sigmoid neurons, as in network.py: `weights[l]` has shape
-/// `(sizes[l+1], sizes[l])` and `biases[l]` has length `sizes[l+1]`. Parameters are always
-/// finite: every way of setting them checks.
+/// How the weights start: chapter 1's N(0, 1), or network2.py's default N(0, 1/n_in), which
+/// keeps weighted inputs of order 1 so that neurons do not start saturated. Biases are N(0, 1)
+/// either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Init {
+    /// N(0, 1) weights: network.py, and network2.py's `large_weight_initializer`.
+    Large,
+    /// N(0, 1/n_in) weights: network2.py's `default_weight_initializer`.
+    Scaled,
+}
+
+/// A fully connected feedforward network: `weights[l]` has shape `(sizes[l+1], sizes[l])`,
+/// `biases[l]` has length `sizes[l+1]`, and layer `l` applies `activations[l]`. The default
+/// (chapter 1) network is all sigmoid with the quadratic cost. Parameters are always finite:
+/// every way of setting them checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network<F> {
     sizes: Vec<usize>,
+    activations: Vec<Activation>,
+    cost: Cost,
     weights: Vec<Array2<F>>,
     biases: Vec<Array1<F>>,
 }
 
 impl<F: Float> Network<F> {
-    /// A network with the given layer sizes and every weight and bias drawn from N(0, 1), the
-    /// biases first and then the weights, layer by layer, in row-major order.
+    /// network.py's network: sigmoid layers, quadratic cost, every weight and bias drawn from
+    /// N(0, 1), the biases first and then the weights, layer by layer, in row-major order.
     pub fn new(sizes: &[usize], rng: &mut SeededRng) -> Result<Self> {
-        check_sizes(sizes)?;
+        let activations = vec![Activation::Sigmoid; sizes.len().saturating_sub(1)];
+        Self::with_layers(sizes, &activations, Cost::Quadratic, Init::Large, rng)
+    }
+
+    /// A network with the given activation for each non-input layer, trained for `cost`, its
+    /// parameters drawn as `init` says.
+    pub fn with_layers(
+        sizes: &[usize],
+        activations: &[Activation],
+        cost: Cost,
+        init: Init,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
         let mut net = Self::zeros(sizes)?;
-        // Draw in f64 whatever F is, so a seed gives the same starting point in every precision.
-        let mut draw = |_: &mut F| F::from_f64(StandardNormal.sample(rng));
-        net.biases
-            .iter_mut()
-            .for_each(|b| b.iter_mut().for_each(|v| *v = draw(v)));
-        net.weights
-            .iter_mut()
-            .for_each(|w| w.iter_mut().for_each(|v| *v = draw(v)));
+        net.set_layers(activations, cost)?;
+        net.initialize(init, rng);
         Ok(net)
     }
 
-    /// A network with all parameters zero (set them with [`Network::set_weights`] and
-    /// [`Network::set_biases`]).
+    /// Redraws every parameter as `init` says (biases first, then weights, in row-major order).
+    pub fn initialize(&mut self, init: Init, rng: &mut SeededRng) {
+        // Draw in f64 whatever F is, so a seed gives the same starting point in every precision.
+        let mut draw = |scale: f64| {
+            let sample: f64 = StandardNormal.sample(rng);
+            F::from_f64(scale * sample)
+        };
+        for b in &mut self.biases {
+            b.iter_mut().for_each(|v| *v = draw(1.0));
+        }
+        for w in &mut self.weights {
+            let scale = match init {
+                Init::Large => 1.0,
+                Init::Scaled => 1.0 / (w.ncols() as f64).sqrt(),
+            };
+            w.iter_mut().for_each(|v| *v = draw(scale));
+        }
+    }
+
+    /// A sigmoid network with the quadratic cost and all parameters zero (set them with
+    /// [`Network::set_weights`] and [`Network::set_biases`]).
     pub fn zeros(sizes: &[usize]) -> Result<Self> {
         check_sizes(sizes)?;
         let mut weights = Vec::with_capacity(sizes.len() - 1);
@@ -50,9 +89,46 @@ impl<F: Float> Network<F> {
         }
         Ok(Network {
             sizes: sizes.to_vec(),
+            activations: vec![Activation::Sigmoid; sizes.len() - 1],
+            cost: Cost::Quadratic,
             weights,
             biases,
         })
+    }
+
+    /// Sets each layer's activation and the cost, checking that they fit together: one
+    /// activation per non-input layer, softmax only on the output layer, and a cost that suits
+    /// the output activation.
+    pub fn set_layers(&mut self, activations: &[Activation], cost: Cost) -> Result<()> {
+        let layers = self.sizes.len() - 1;
+        if activations.len() != layers {
+            return Err(Error::invalid(
+                "activations",
+                &format!("one per non-input layer ({layers})"),
+                activations.len(),
+            ));
+        }
+        if activations[..layers - 1].contains(&Activation::Softmax) {
+            return Err(Error::invalid(
+                "activations",
+                "softmax on the output layer only",
+                "softmax on a hidden layer",
+            ));
+        }
+        cost.check_output(activations[layers - 1])?;
+        self.activations = activations.to_vec();
+        self.cost = cost;
+        Ok(())
+    }
+
+    /// Each non-input layer's activation.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// The cost the network is trained for.
+    pub fn cost(&self) -> Cost {
+        self.cost
     }
 
     /// The number of neurons in each layer, input first.
@@ -229,14 +305,17 @@ impl<F: Float> Network<F> {
             .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
         {
             let mut a = rows.to_owned();
-            for (w, b) in self.weights.iter().zip(&self.biases) {
+            for ((w, b), &activation) in
+                self.weights.iter().zip(&self.biases).zip(&self.activations)
+            {
                 let mut z = Array2::zeros((a.nrows(), w.nrows()));
                 matmul(F::one(), &a.view(), &w.t(), F::zero(), &mut z.view_mut());
-                Zip::from(z.rows_mut()).for_each(|mut row| {
-                    Zip::from(&mut row)
-                        .and(b)
-                        .for_each(|z, &b| *z = sigmoid(*z + b));
-                });
+                for mut row in z.rows_mut() {
+                    row.zip_mut_with(b, |z, &b| *z = *z + b);
+                    if let Some(values) = row.as_slice_mut() {
+                        activation.apply_inference(values);
+                    }
+                }
                 a = z;
             }
             dest.assign(&a);
@@ -280,6 +359,7 @@ fn layer_out_of_range(what: &str, num_layers: usize) -> Error {
 mod tests {
     use super::*;
     use crate::rng::seeded;
+    use crate::sigmoid;
     use ndarray::{array, s};
 
     fn tiny() -> Network<f64> {

@@ -1,22 +1,86 @@
 use ndarray::{s, Array2, ArrayView2};
+use rand::RngExt;
 
 use crate::alloc::try_zeros2;
-use crate::backprop::Backprop;
+use crate::augment::transform_image;
+use crate::backprop::{Backprop, Step};
+use crate::optimizer::OptimizerState;
 use crate::prefetch::prefetch_row;
-use crate::{Error, Float, Gradients, Network, Result, TrainingSet};
+use crate::{Augment, Error, Float, Gradients, Network, Optimizer, Result, SeededRng, TrainingSet};
 
 /// The number of mini-batches of `batch_size` that cover `n` samples (the last may be smaller).
 pub fn batch_count(n: usize, batch_size: usize) -> usize {
     n.div_ceil(batch_size.max(1))
 }
 
+/// How to train: the learning rate and what network2.py and later practice add to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainOptions {
+    /// The learning rate η.
+    pub eta: f64,
+    /// The L2 regularisation parameter λ; the weights decay by `η·λ/n` per step, `n` being the
+    /// size of the training set (network2.py's `lmbda`).
+    pub lmbda: f64,
+    pub optimizer: Optimizer,
+    /// The probability of keeping a hidden neuron (inverted dropout: kept activations are
+    /// scaled by `1/keep`, so inference needs no change); 1 disables dropout.
+    pub keep: f64,
+    /// Random shifts and rotations of the training images, if any.
+    pub augment: Option<Augment>,
+}
+
+impl TrainOptions {
+    /// network.py's training: plain SGD at learning rate `eta`, nothing else.
+    pub fn sgd(eta: f64) -> Self {
+        TrainOptions {
+            eta,
+            lmbda: 0.0,
+            optimizer: Optimizer::Sgd,
+            keep: 1.0,
+            augment: None,
+        }
+    }
+
+    /// Checks every option; `n_inputs` is the network's input size (for augmentation).
+    pub fn check(&self, n_inputs: usize) -> Result<()> {
+        if !(self.eta.is_finite() && self.eta > 0.0) {
+            return Err(Error::invalid("eta", "a positive finite number", self.eta));
+        }
+        if !(self.lmbda.is_finite() && self.lmbda >= 0.0) {
+            return Err(Error::invalid(
+                "lmbda",
+                "a non-negative finite number",
+                self.lmbda,
+            ));
+        }
+        if !(self.keep > 0.0 && self.keep <= 1.0) {
+            return Err(Error::invalid(
+                "dropout",
+                "a probability in [0, 1)",
+                1.0 - self.keep,
+            ));
+        }
+        self.optimizer.check()?;
+        if let Some(augment) = &self.augment {
+            augment.check(n_inputs)?;
+        }
+        Ok(())
+    }
+
+    fn dropout(&self) -> bool {
+        self.keep < 1.0
+    }
+}
+
 /// Mini-batch gradient descent on a [`Network`], with every buffer allocated up front.
 ///
-/// A trainer is tied to the layer sizes of the network it was made for.
+/// A trainer is tied to the layer sizes of the network it was made for, and keeps the
+/// optimizer's state (velocities, moments) from one call to the next.
 #[derive(Debug, Clone)]
 pub struct Trainer<F> {
     sizes: Vec<usize>,
     backprop: Backprop<F>,
+    optimizer: OptimizerState<F>,
     /// The current mini-batch, gathered from the shuffled data set into contiguous rows.
     batch_x: Array2<F>,
     batch_y: Array2<F>,
@@ -31,83 +95,145 @@ impl<F: Float> Trainer<F> {
         Ok(Trainer {
             sizes: net.sizes().to_vec(),
             backprop: Backprop::new(net, batch_size)?,
+            optimizer: OptimizerState::new(net, Optimizer::Sgd)?,
             batch_x: try_zeros2("mini-batch inputs", batch_size, net.n_inputs())?,
             batch_y: try_zeros2("mini-batch targets", batch_size, net.n_outputs())?,
         })
     }
 
-    /// The largest mini-batch this trainer's buffers hold.
+    /// The largest mini-batch this trainer's buffers hold (they grow when a call needs more).
     pub fn batch_size(&self) -> usize {
         self.backprop.capacity()
     }
 
-    /// The gradient of the quadratic cost summed over the rows of `x` and `y` (network.py's
-    /// `backprop`, for a whole batch at once).
+    /// Forgets the optimizer's state (velocities, moments), as a new trainer would start.
+    pub fn reset_optimizer(&mut self, net: &Network<F>) -> Result<()> {
+        self.optimizer = OptimizerState::new(net, self.optimizer.optimizer())?;
+        Ok(())
+    }
+
+    /// The gradient of the cost summed over the rows of `x` and `y` (network.py's `backprop`,
+    /// for a whole batch at once).
     pub fn backprop(
         &mut self,
         net: &Network<F>,
         x: ArrayView2<'_, F>,
         y: ArrayView2<'_, F>,
     ) -> Result<&Gradients<F>> {
+        self.backprop_masked(net, x, y, &[])
+    }
+
+    /// [`Trainer::backprop`] with dropout masks given for the hidden layers (one `(m, n_l)`
+    /// array of `0` or `1/keep` per hidden layer; none for no dropout): what training draws at
+    /// random, made explicit so that tests can reproduce it.
+    pub fn backprop_masked(
+        &mut self,
+        net: &Network<F>,
+        x: ArrayView2<'_, F>,
+        y: ArrayView2<'_, F>,
+        masks: &[ArrayView2<'_, F>],
+    ) -> Result<&Gradients<F>> {
         self.check_network(net)?;
         let data = TrainingSet::new(x, y, net.n_inputs(), net.n_outputs())?;
         self.ensure_capacity(net, data.len())?;
-        self.backprop.compute(net, data.inputs(), data.targets());
+        let dropout = self.load_masks(masks, data.len())?;
+        self.backprop
+            .compute(net, data.inputs(), data.targets(), dropout);
         Ok(&self.backprop.gradients)
     }
 
-    /// One step of gradient descent on the mini-batch `(x, y)`: `w ← w − (η/m) Σ ∇w`, and the same
-    /// for `b` (network.py's `update_mini_batch`).
+    /// One step of gradient descent on the mini-batch `(x, y)` (network.py's
+    /// `update_mini_batch`), with `masks` as in [`Trainer::backprop_masked`]. The L2 term uses
+    /// `n`, the size of the training set the mini-batch comes from.
     pub fn update_mini_batch(
         &mut self,
         net: &mut Network<F>,
         x: ArrayView2<'_, F>,
         y: ArrayView2<'_, F>,
-        eta: f64,
+        options: &TrainOptions,
+        n: usize,
+        masks: &[ArrayView2<'_, F>],
     ) -> Result<()> {
-        check_eta(eta)?;
+        options.check(net.n_inputs())?;
         self.check_network(net)?;
         let data = TrainingSet::new(x, y, net.n_inputs(), net.n_outputs())?;
         self.ensure_capacity(net, data.len())?;
+        self.ensure_optimizer(net, options.optimizer)?;
+        let dropout = self.load_masks(masks, data.len())?;
+        let mut bounds = weight_bounds(net);
         self.backprop
-            .descend(net, data.inputs(), data.targets(), eta);
-        Ok(())
+            .descend(
+                net,
+                data.inputs(),
+                data.targets(),
+                data.max_abs(),
+                step(options, n),
+                dropout,
+                &mut self.optimizer,
+                &mut bounds,
+            )
+            .map_err(|e| Error::Diverged {
+                batch: 0,
+                detail: e.0,
+            })
     }
 
-    /// Trains on the mini-batches `first_batch..` of one epoch whose sample order is `order`,
+    /// Trains on the mini-batches (of `batch_size` samples; the last may be smaller)
+    /// `first_batch..` of one epoch whose sample order is `order`,
     /// calling `keep_going(next_batch)` after each update; stops early when it returns false.
-    /// Returns the index of the next mini-batch to train, `batch_count(n, batch_size)` when the
-    /// epoch is complete. Between two mini-batches the network is always a consistent state.
+    /// Dropout masks and augmentations are drawn from `rng`. Returns the index of the next
+    /// mini-batch to train, `batch_count(n, batch_size)` when the epoch is complete. Between two
+    /// mini-batches the network is always in a consistent state, and a step that would make a
+    /// parameter infinite or NaN is refused with [`Error::Diverged`], leaving the network as it
+    /// was before it.
+    #[allow(clippy::too_many_arguments)]
     pub fn train_batches(
         &mut self,
         net: &mut Network<F>,
         data: &TrainingSet<'_, F>,
         order: &[usize],
-        eta: f64,
+        batch_size: usize,
+        options: &TrainOptions,
+        rng: &mut SeededRng,
         first_batch: usize,
         mut keep_going: impl FnMut(usize) -> bool,
     ) -> Result<usize> {
         self.check_network(net)?;
-        check_eta(eta)?;
+        options.check(net.n_inputs())?;
         check_order(order, data.len())?;
-        let batch_size = self.batch_size();
+        if batch_size == 0 {
+            return Err(Error::invalid("mini_batch_size", "a positive integer", 0));
+        }
+        self.ensure_capacity(net, batch_size)?;
+        self.ensure_optimizer(net, options.optimizer)?;
+        if options.dropout() {
+            self.backprop.ensure_masks()?;
+        }
+        let step = step(options, data.len());
+        let mut bounds = weight_bounds(net);
         let batches = batch_count(order.len(), batch_size);
         for batch in first_batch..batches {
             let indices = batch_indices(order, batch, batch_size);
             let m = indices.len();
-            for (row, &i) in indices.iter().enumerate() {
-                self.batch_x.row_mut(row).assign(&data.inputs().row(i));
-                self.batch_y.row_mut(row).assign(&data.targets().row(i));
-            }
+            self.gather(data, indices, options, rng);
             for &i in batch_indices(order, batch + 1, batch_size) {
                 prefetch_row(data.inputs().row(i));
             }
-            self.backprop.descend(
-                net,
-                self.batch_x.slice(s![..m, ..]),
-                self.batch_y.slice(s![..m, ..]),
-                eta,
-            );
+            if options.dropout() {
+                self.draw_masks(m, options.keep, rng);
+            }
+            self.backprop
+                .descend(
+                    net,
+                    self.batch_x.slice(s![..m, ..]),
+                    self.batch_y.slice(s![..m, ..]),
+                    data.max_abs(),
+                    step,
+                    options.dropout(),
+                    &mut self.optimizer,
+                    &mut bounds,
+                )
+                .map_err(|e| Error::Diverged { batch, detail: e.0 })?;
             if !keep_going(batch + 1) {
                 return Ok(batch + 1);
             }
@@ -115,21 +241,99 @@ impl<F: Float> Trainer<F> {
         Ok(batches.max(first_batch))
     }
 
-    /// One whole epoch in the given sample order.
+    /// One whole epoch in the given sample order, in mini-batches of this trainer's size.
     pub fn train_epoch(
         &mut self,
         net: &mut Network<F>,
         data: &TrainingSet<'_, F>,
         order: &[usize],
-        eta: f64,
+        options: &TrainOptions,
+        rng: &mut SeededRng,
     ) -> Result<()> {
-        self.train_batches(net, data, order, eta, 0, |_| true)
+        let batch_size = self.batch_size();
+        self.train_batches(net, data, order, batch_size, options, rng, 0, |_| true)
             .map(|_| ())
     }
 
+    /// Copies the samples `indices` into the mini-batch buffers, transformed when augmenting.
+    fn gather(
+        &mut self,
+        data: &TrainingSet<'_, F>,
+        indices: &[usize],
+        options: &TrainOptions,
+        rng: &mut SeededRng,
+    ) {
+        let inputs = data.inputs();
+        for (row, &i) in indices.iter().enumerate() {
+            let source = inputs.row(i);
+            let mut dest = self.batch_x.row_mut(row);
+            match (&options.augment, source.as_slice(), dest.as_slice_mut()) {
+                (Some(augment), Some(src), Some(out)) => {
+                    let (dy, dx, degrees) = augment.draw(rng);
+                    transform_image(src, out, augment.shape, dy, dx, degrees);
+                }
+                _ => dest.assign(&source),
+            }
+            self.batch_y.row_mut(row).assign(&data.targets().row(i));
+        }
+    }
+
+    /// Fills the hidden layers' masks for `m` samples: each unit kept with probability `keep`.
+    fn draw_masks(&mut self, m: usize, keep: f64, rng: &mut SeededRng) {
+        let kept = F::from_f64(1.0 / keep);
+        for mask in &mut self.backprop.masks {
+            for v in mask.slice_mut(s![..m, ..]).iter_mut() {
+                *v = if rng.random::<f64>() < keep {
+                    kept
+                } else {
+                    F::zero()
+                };
+            }
+        }
+    }
+
+    /// Copies explicit masks into the buffers; returns whether there are any.
+    fn load_masks(&mut self, masks: &[ArrayView2<'_, F>], m: usize) -> Result<bool> {
+        if masks.is_empty() {
+            return Ok(false);
+        }
+        let hidden = self.sizes.len() - 2;
+        if masks.len() != hidden {
+            return Err(Error::invalid(
+                "masks",
+                &format!("one per hidden layer ({hidden})"),
+                masks.len(),
+            ));
+        }
+        self.backprop.ensure_masks()?;
+        for (l, (mask, buffer)) in masks.iter().zip(&mut self.backprop.masks).enumerate() {
+            let what = format!("masks[{l}]");
+            if mask.dim() != (m, self.sizes[l + 1]) {
+                return Err(Error::shape(
+                    &what,
+                    format!("({m}, {})", self.sizes[l + 1]),
+                    mask.shape(),
+                ));
+            }
+            crate::check_finite(&what, mask)?;
+            buffer.slice_mut(s![..m, ..]).assign(mask);
+        }
+        Ok(true)
+    }
+
+    fn ensure_optimizer(&mut self, net: &Network<F>, optimizer: Optimizer) -> Result<()> {
+        if self.optimizer.optimizer() != optimizer {
+            self.optimizer = OptimizerState::new(net, optimizer)?;
+        }
+        Ok(())
+    }
+
+    /// Grows the buffers to hold `m` samples, keeping the optimizer's state.
     fn ensure_capacity(&mut self, net: &Network<F>, m: usize) -> Result<()> {
         if m > self.batch_size() {
+            let optimizer = self.optimizer.clone();
             *self = Trainer::new(net, m)?;
+            self.optimizer = optimizer;
         }
         Ok(())
     }
@@ -146,17 +350,29 @@ impl<F: Float> Trainer<F> {
     }
 }
 
+fn step(options: &TrainOptions, n: usize) -> Step {
+    Step {
+        eta: options.eta,
+        l2: if n == 0 {
+            0.0
+        } else {
+            options.lmbda / n as f64
+        },
+    }
+}
+
+/// Each layer's largest |w|: where the overflow bounds of plain SGD start.
+fn weight_bounds<F: Float>(net: &Network<F>) -> Vec<f64> {
+    net.weights()
+        .iter()
+        .map(|w| w.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())))
+        .collect()
+}
+
 /// The sample indices of mini-batch `batch` (empty past the end).
 fn batch_indices(order: &[usize], batch: usize, batch_size: usize) -> &[usize] {
     let start = (batch * batch_size).min(order.len());
     &order[start..(start + batch_size).min(order.len())]
-}
-
-fn check_eta(eta: f64) -> Result<()> {
-    if !(eta.is_finite() && eta > 0.0) {
-        return Err(Error::invalid("eta", "a positive finite number", eta));
-    }
-    Ok(())
 }
 
 fn check_order(order: &[usize], n: usize) -> Result<()> {

@@ -1,6 +1,8 @@
 //! Backprop against finite differences, and SGD against its definition.
 
-use digitnet_core::{batch_count, seeded, shuffled_order, Error, Network, Trainer, TrainingSet};
+use digitnet_core::{
+    batch_count, seeded, shuffled_order, Error, Network, TrainOptions, Trainer, TrainingSet,
+};
 use ndarray::{Array2, Axis};
 
 /// The quadratic cost summed over the batch: Σ_samples ½‖a_L − y‖².
@@ -103,7 +105,14 @@ fn update_mini_batch_steps_against_the_mean_gradient() {
     let grads = trainer.backprop(&net, x.view(), y.view()).unwrap().clone();
     let before = net.clone();
     trainer
-        .update_mini_batch(&mut net, x.view(), y.view(), 3.0)
+        .update_mini_batch(
+            &mut net,
+            x.view(),
+            y.view(),
+            &TrainOptions::sgd(3.0),
+            1,
+            &[],
+        )
         .unwrap();
     // The weight step is added inside the matrix multiply that computes the gradient, so it
     // may round differently from network.py's separate subtraction, by an ulp or so.
@@ -129,14 +138,29 @@ fn an_epoch_is_the_sequence_of_its_mini_batches() {
     let order = shuffled_order(23, &mut seeded(1));
     let set = TrainingSet::new(x.view(), y.view(), 3, 2).unwrap();
     let mut trainer = Trainer::new(&net, 10).unwrap();
-    trainer.train_epoch(&mut net, &set, &order, 0.5).unwrap();
+    trainer
+        .train_epoch(
+            &mut net,
+            &set,
+            &order,
+            &TrainOptions::sgd(0.5),
+            &mut seeded(0),
+        )
+        .unwrap();
 
     let mut hand_trainer = Trainer::new(&by_hand, 10).unwrap();
     for chunk in order.chunks(10) {
         let bx = x.select(Axis(0), chunk);
         let by = y.select(Axis(0), chunk);
         hand_trainer
-            .update_mini_batch(&mut by_hand, bx.view(), by.view(), 0.5)
+            .update_mini_batch(
+                &mut by_hand,
+                bx.view(),
+                by.view(),
+                &TrainOptions::sgd(0.5),
+                1,
+                &[],
+            )
             .unwrap();
     }
     assert_eq!(batch_count(23, 10), 3);
@@ -156,7 +180,13 @@ fn an_epoch_interrupted_and_resumed_equals_an_uninterrupted_one() {
     let mut whole = start.clone();
     Trainer::new(&whole, 4)
         .unwrap()
-        .train_epoch(&mut whole, &set, &order, 1.0)
+        .train_epoch(
+            &mut whole,
+            &set,
+            &order,
+            &TrainOptions::sgd(1.0),
+            &mut seeded(0),
+        )
         .unwrap();
 
     let mut pieces = start.clone();
@@ -165,7 +195,16 @@ fn an_epoch_interrupted_and_resumed_equals_an_uninterrupted_one() {
     let mut calls = 0;
     while next < batch_count(50, 4) {
         next = trainer
-            .train_batches(&mut pieces, &set, &order, 1.0, next, |b| b % 3 != 0)
+            .train_batches(
+                &mut pieces,
+                &set,
+                &order,
+                4,
+                &TrainOptions::sgd(1.0),
+                &mut seeded(0),
+                next,
+                |b| b % 3 != 0,
+            )
             .unwrap();
         calls += 1;
     }
@@ -185,7 +224,15 @@ fn training_is_reproducible_and_learns() {
         let mut trainer = Trainer::new(&net, 2).unwrap();
         for _ in 0..3000 {
             let order = shuffled_order(4, &mut rng);
-            trainer.train_epoch(&mut net, &set, &order, 2.0).unwrap();
+            trainer
+                .train_epoch(
+                    &mut net,
+                    &set,
+                    &order,
+                    &TrainOptions::sgd(2.0),
+                    &mut seeded(0),
+                )
+                .unwrap();
         }
         net
     };
@@ -208,28 +255,60 @@ fn bad_training_arguments_are_refused() {
     let mut trainer = Trainer::new(&net, 2).unwrap();
     for eta in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         assert!(matches!(
-            trainer.update_mini_batch(&mut net, x.view(), y.view(), eta),
+            trainer.update_mini_batch(
+                &mut net,
+                x.view(),
+                y.view(),
+                &TrainOptions::sgd(eta),
+                1,
+                &[]
+            ),
             Err(Error::InvalidArgument { .. })
         ));
     }
     let set = TrainingSet::new(x.view(), y.view(), 3, 2).unwrap();
     assert!(matches!(
-        trainer.train_epoch(&mut net, &set, &[0, 1, 2], 1.0),
+        trainer.train_epoch(
+            &mut net,
+            &set,
+            &[0, 1, 2],
+            &TrainOptions::sgd(1.0),
+            &mut seeded(0)
+        ),
         Err(Error::Shape { .. })
     ));
     assert!(matches!(
-        trainer.train_epoch(&mut net, &set, &[0, 1, 2, 4], 1.0),
+        trainer.train_epoch(
+            &mut net,
+            &set,
+            &[0, 1, 2, 4],
+            &TrainOptions::sgd(1.0),
+            &mut seeded(0)
+        ),
         Err(Error::InvalidArgument { .. })
     ));
     let mut other = Network::<f64>::new(&[3, 3], &mut seeded(0)).unwrap();
     assert!(matches!(
-        trainer.train_epoch(&mut other, &set, &[0, 1, 2, 3], 1.0),
+        trainer.train_epoch(
+            &mut other,
+            &set,
+            &[0, 1, 2, 3],
+            &TrainOptions::sgd(1.0),
+            &mut seeded(0)
+        ),
         Err(Error::InvalidArgument { .. })
     ));
     let mut nan_x = x.clone();
     nan_x[[2, 1]] = f64::NAN;
     assert!(matches!(
-        trainer.update_mini_batch(&mut net, nan_x.view(), y.view(), 1.0),
+        trainer.update_mini_batch(
+            &mut net,
+            nan_x.view(),
+            y.view(),
+            &TrainOptions::sgd(1.0),
+            1,
+            &[]
+        ),
         Err(Error::NonFinite { .. })
     ));
 }
@@ -245,11 +324,23 @@ fn float32_tracks_float64() {
     let set32 = TrainingSet::new(x32.view(), y32.view(), 6, 3).unwrap();
     Trainer::new(&n64, 5)
         .unwrap()
-        .train_epoch(&mut n64, &set64, &order, 0.5)
+        .train_epoch(
+            &mut n64,
+            &set64,
+            &order,
+            &TrainOptions::sgd(0.5),
+            &mut seeded(0),
+        )
         .unwrap();
     Trainer::new(&n32, 5)
         .unwrap()
-        .train_epoch(&mut n32, &set32, &order, 0.5)
+        .train_epoch(
+            &mut n32,
+            &set32,
+            &order,
+            &TrainOptions::sgd(0.5),
+            &mut seeded(0),
+        )
         .unwrap();
     let diff = (&n64.weights()[0] - &n32.weights()[0].mapv(f64::from))
         .mapv(f64::abs)

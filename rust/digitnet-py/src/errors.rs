@@ -1,11 +1,20 @@
 use digitnet_core::Error;
-use pyo3::exceptions::{PyMemoryError, PyValueError};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyArithmeticError, PyMemoryError, PyValueError};
 use pyo3::PyErr;
+
+create_exception!(
+    _core,
+    DivergedError,
+    PyArithmeticError,
+    "Training produced parameters that are not finite; the network kept its last finite ones."
+);
 
 /// The one place where engine errors become Python exceptions.
 pub(crate) fn to_py_err(error: Error) -> PyErr {
     match error {
         Error::OutOfMemory { .. } => PyMemoryError::new_err(error.to_string()),
+        Error::Diverged { batch, detail } => diverged(None, batch, &detail),
         Error::TooFewLayers(_)
         | Error::EmptyLayer(_)
         | Error::Shape { .. }
@@ -13,6 +22,18 @@ pub(crate) fn to_py_err(error: Error) -> PyErr {
         | Error::Empty { .. }
         | Error::InvalidArgument { .. } => PyValueError::new_err(error.to_string()),
     }
+}
+
+/// `DivergedError` naming the epoch (when training epochs) and the mini-batch.
+pub(crate) fn diverged(epoch: Option<usize>, batch: usize, detail: &str) -> PyErr {
+    let place = match epoch {
+        Some(epoch) => format!("epoch {epoch}, mini-batch {batch}"),
+        None => format!("mini-batch {batch}"),
+    };
+    DivergedError::new_err(format!(
+        "training diverged at {place}: {detail}; the learning rate is probably too large. \
+         The network keeps its parameters from before that mini-batch"
+    ))
 }
 
 /// `result.py()?` turns an engine `Result` into a `PyResult`.

@@ -9,7 +9,9 @@ mod errors;
 mod interrupt;
 mod model;
 mod network;
+mod options;
 mod threads;
+mod training;
 
 use pyo3::prelude::*;
 
@@ -20,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(network::sigmoid_prime, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
+    m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

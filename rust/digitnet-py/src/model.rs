@@ -1,4 +1,4 @@
-use digitnet_core::{Float, Network, Trainer};
+use digitnet_core::{Float, Init, Network, SeededRng, Trainer};
 use numpy::Element;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
@@ -17,18 +17,32 @@ impl<F: Float> Model<F> {
         Model { net, trainer: None }
     }
 
-    /// The network and a trainer for `batch_size`, made on first use and kept while the size
-    /// holds, so that training allocates its buffers once.
+    /// The network and its trainer, made on first use (with buffers for `batch_size` samples,
+    /// which grow when needed) and kept, with the optimizer's state, from call to call.
     pub(crate) fn net_and_trainer(
         &mut self,
         batch_size: usize,
     ) -> PyResult<(&mut Network<F>, &mut Trainer<F>)> {
         let trainer = match self.trainer.take() {
-            Some(t) if t.batch_size() == batch_size => t,
-            _ => Trainer::new(&self.net, batch_size).py()?,
+            Some(trainer) => trainer,
+            None => Trainer::new(&self.net, batch_size.max(1)).py()?,
         };
         let trainer = self.trainer.insert(trainer);
         Ok((&mut self.net, trainer))
+    }
+
+    /// Redraws the parameters; a fresh start forgets the optimizer's state too.
+    pub(crate) fn reinitialize(&mut self, init: Init, rng: &mut SeededRng) {
+        self.net.initialize(init, rng);
+        self.trainer = None;
+    }
+
+    /// Forgets the optimizer's state (velocities, moments).
+    pub(crate) fn reset_optimizer(&mut self) -> PyResult<()> {
+        if let Some(trainer) = &mut self.trainer {
+            trainer.reset_optimizer(&self.net).py()?;
+        }
+        Ok(())
     }
 }
 

@@ -1,4 +1,4 @@
-use digitnet_core::{batch_count, seeded, shuffled_order, Network, SeededRng, TrainingSet};
+use digitnet_core::{seeded, Network, SeededRng};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -6,16 +6,17 @@ use pyo3::types::PyList;
 
 use crate::convert::indices;
 use crate::errors::IntoPyResult;
-use crate::interrupt;
 use crate::model::{Dtype, Engine, Model, Precision};
+use crate::options::{self, Hyper};
 use crate::threads::get_num_threads;
+use crate::training::{self, Run};
 
 /// Calls the generic function `$f` with the float type named by `$dtype` (a [`Dtype`]).
 macro_rules! dispatch {
-    ($dtype:expr, $f:ident ( $($arg:expr),* $(,)? )) => {
+    ($dtype:expr, $($f:ident)::+ ( $($arg:expr),* $(,)? )) => {
         match $dtype {
-            Dtype::F64 => $f::<f64>($($arg),*),
-            Dtype::F32 => $f::<f32>($($arg),*),
+            Dtype::F64 => $($f)::+::<f64>($($arg),*),
+            Dtype::F32 => $($f)::+::<f32>($($arg),*),
         }
     };
 }
@@ -25,21 +26,36 @@ macro_rules! dispatch {
 /// Python sees it as `digitnet._core.Network`; `digitnet.Network` wraps it.
 #[pyclass(name = "Network", module = "digitnet._core")]
 pub(crate) struct PyNetwork {
-    engine: Engine,
-    rng: SeededRng,
+    pub(crate) engine: Engine,
+    pub(crate) rng: SeededRng,
 }
 
 #[pymethods]
 impl PyNetwork {
-    /// A network with the given layer sizes, every weight and bias drawn from N(0, 1) with
-    /// `seed`, computing in `dtype` ("float64" or "float32").
+    /// A network with the given layer sizes, activations (names, one per non-input layer;
+    /// all sigmoid by default) and cost (network2.py's class name), its parameters drawn with
+    /// `seed` as `init` says ("large": N(0, 1), "scaled": N(0, 1/n_in) weights), computing in
+    /// `dtype` ("float64" or "float32").
     #[new]
-    #[pyo3(signature = (sizes, seed, dtype="float64"))]
-    fn new(sizes: Vec<usize>, seed: u64, dtype: &str) -> PyResult<Self> {
+    #[pyo3(signature = (sizes, seed, dtype="float64", activations=None, cost="QuadraticCost", init="large"))]
+    fn new(
+        sizes: Vec<usize>,
+        seed: u64,
+        dtype: &str,
+        activations: Option<Vec<String>>,
+        cost: &str,
+        init: &str,
+    ) -> PyResult<Self> {
+        let activations = options::activations(activations, sizes.len().saturating_sub(1))?;
+        let (cost, init) = (options::cost(cost)?, options::init(init)?);
         let mut rng = seeded(seed);
         let engine = match dtype {
-            "float64" => Engine::F64(Model::new(Network::new(&sizes, &mut rng).py()?)),
-            "float32" => Engine::F32(Model::new(Network::new(&sizes, &mut rng).py()?)),
+            "float64" => Engine::F64(Model::new(
+                Network::with_layers(&sizes, &activations, cost, init, &mut rng).py()?,
+            )),
+            "float32" => Engine::F32(Model::new(
+                Network::with_layers(&sizes, &activations, cost, init, &mut rng).py()?,
+            )),
             other => {
                 return Err(PyValueError::new_err(format!(
                     "dtype: must be \"float64\" or \"float32\", got {other:?}"
@@ -57,6 +73,31 @@ impl PyNetwork {
         }
     }
 
+    /// Each non-input layer's activation, by name.
+    #[getter]
+    fn activations(&self) -> Vec<&'static str> {
+        let activations = match &self.engine {
+            Engine::F64(m) => m.net.activations(),
+            Engine::F32(m) => m.net.activations(),
+        };
+        activations.iter().map(|a| a.name()).collect()
+    }
+
+    /// The cost, by network2.py's class name.
+    #[getter]
+    fn cost(&self) -> &'static str {
+        match &self.engine {
+            Engine::F64(m) => m.net.cost().name(),
+            Engine::F32(m) => m.net.cost().name(),
+        }
+    }
+
+    /// "float64" or "float32".
+    #[getter]
+    fn dtype(&self) -> &'static str {
+        self.engine.dtype()
+    }
+
     /// An independent copy: the same parameters and the same random stream, so that it trains
     /// on exactly as the original would.
     fn copy(&self) -> Self {
@@ -66,10 +107,15 @@ impl PyNetwork {
         }
     }
 
-    /// "float64" or "float32".
-    #[getter]
-    fn dtype(&self) -> &'static str {
-        self.engine.dtype()
+    /// Redraws every parameter from the network's random stream as `init` says, and forgets
+    /// the optimizer's state.
+    fn initialize(&mut self, init: &str) -> PyResult<()> {
+        let init = options::init(init)?;
+        match &mut self.engine {
+            Engine::F64(m) => m.reinitialize(init, &mut self.rng),
+            Engine::F32(m) => m.reinitialize(init, &mut self.rng),
+        }
+        Ok(())
     }
 
     /// Copies of the weight matrices, `(sizes[l+1], sizes[l])` each.
@@ -107,35 +153,61 @@ impl PyNetwork {
         dispatch!(self.engine.kind(), evaluate(&self.engine, x, &labels))
     }
 
-    /// The gradient of the quadratic cost summed over the rows of `(x, y)`, as
-    /// `(nabla_b, nabla_w)`.
+    /// The gradient of the cost summed over the rows of `(x, y)`, as `(nabla_b, nabla_w)`;
+    /// `masks` are dropout masks for the hidden layers (`0` or `1/keep` per unit and sample).
+    #[pyo3(signature = (x, y, masks=None))]
     fn backprop<'py>(
         &mut self,
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
+        masks: Option<Vec<Bound<'py, PyAny>>>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-        dispatch!(self.engine.kind(), backprop(&mut self.engine, x, y))
+        let masks = masks.unwrap_or_default();
+        dispatch!(
+            self.engine.kind(),
+            training::backprop(&mut self.engine, x, y, &masks)
+        )
     }
 
-    /// One gradient-descent step on the mini-batch `(x, y)` with learning rate `eta`.
+    /// One step of gradient descent on the mini-batch `(x, y)`. The L2 term uses `n`, the size
+    /// of the training set (the mini-batch's own size when `None`).
+    #[pyo3(signature = (x, y, eta, lmbda=0.0, n=None, optimizer=None, masks=None))]
+    #[allow(clippy::too_many_arguments)]
     fn update_mini_batch(
         &mut self,
         x: &Bound<'_, PyAny>,
         y: &Bound<'_, PyAny>,
         eta: f64,
+        lmbda: f64,
+        n: Option<usize>,
+        optimizer: Option<(String, f64, f64, f64)>,
+        masks: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
+        let hyper = Hyper::new(eta, lmbda, optimizer, 0.0, None)?;
+        let masks = masks.unwrap_or_default();
         dispatch!(
             self.engine.kind(),
-            update_mini_batch(&mut self.engine, x, y, eta)
+            training::update_mini_batch(&mut self.engine, x, y, &hyper, n, &masks)
         )
+    }
+
+    /// Forgets the optimizer's state (velocities, moments).
+    fn reset_optimizer(&mut self) -> PyResult<()> {
+        match &mut self.engine {
+            Engine::F64(m) => m.reset_optimizer(),
+            Engine::F32(m) => m.reset_optimizer(),
+        }
     }
 
     /// `epochs` epochs of mini-batch SGD on `(x, y)`, each in a fresh random order.
     ///
-    /// `on_progress(batches_done, batches_total)` is called about every 50 ms and
-    /// `on_epoch(epoch)` after each epoch; training stops early when `on_epoch` returns a true
-    /// value. Returns the number of epochs completed.
-    #[pyo3(signature = (x, y, epochs, mini_batch_size, eta, on_progress=None, on_epoch=None))]
+    /// `on_progress(batches_done, batches_total)` is called about every 50 ms, and
+    /// `on_epoch(epoch)` after each epoch: it returns `None` to go on, `True` to stop, or a
+    /// number to go on with that learning rate. Returns the number of epochs completed.
+    #[pyo3(signature = (
+        x, y, epochs, mini_batch_size, eta, lmbda=0.0, optimizer=None, dropout=0.0,
+        augment=None, on_progress=None, on_epoch=None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn sgd(
         slf: &Bound<'_, Self>,
@@ -144,22 +216,30 @@ impl PyNetwork {
         epochs: usize,
         mini_batch_size: usize,
         eta: f64,
+        lmbda: f64,
+        optimizer: Option<(String, f64, f64, f64)>,
+        dropout: f64,
+        augment: Option<(usize, usize, f64, f64)>,
         on_progress: Option<Bound<'_, PyAny>>,
         on_epoch: Option<Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let run = Run {
             slf,
             mini_batch_size,
-            eta,
+            hyper: Hyper::new(eta, lmbda, optimizer, dropout, augment)?,
             on_progress: on_progress.as_ref(),
         };
         let dtype = borrow(slf)?.engine.kind();
-        dispatch!(dtype, sgd(&run, x, y, epochs, on_epoch.as_ref()))
+        dispatch!(dtype, training::sgd(&run, x, y, epochs, on_epoch.as_ref()))
     }
 
     /// One epoch of mini-batch SGD on `(x, y)` visiting the samples in `order` (a fresh random
     /// order when `None`).
-    #[pyo3(signature = (x, y, mini_batch_size, eta, order=None, on_progress=None))]
+    #[pyo3(signature = (
+        x, y, mini_batch_size, eta, order=None, lmbda=0.0, optimizer=None, dropout=0.0,
+        augment=None, on_progress=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
     fn train_epoch(
         slf: &Bound<'_, Self>,
         x: &Bound<'_, PyAny>,
@@ -167,20 +247,24 @@ impl PyNetwork {
         mini_batch_size: usize,
         eta: f64,
         order: Option<PyReadonlyArray1<'_, i64>>,
+        lmbda: f64,
+        optimizer: Option<(String, f64, f64, f64)>,
+        dropout: f64,
+        augment: Option<(usize, usize, f64, f64)>,
         on_progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let run = Run {
             slf,
             mini_batch_size,
-            eta,
+            hyper: Hyper::new(eta, lmbda, optimizer, dropout, augment)?,
             on_progress: on_progress.as_ref(),
         };
         let dtype = borrow(slf)?.engine.kind();
-        dispatch!(dtype, train_epoch(&run, x, y, order.as_ref()))
+        dispatch!(dtype, training::train_epoch(&run, x, y, order.as_ref()))
     }
 }
 
-fn array2<'py, F: Precision>(
+pub(crate) fn array2<'py, F: Precision>(
     what: &str,
     obj: &Bound<'py, PyAny>,
 ) -> PyResult<PyReadonlyArray2<'py, F>> {
@@ -276,150 +360,11 @@ fn evaluate<F: Precision>(
     py.detach(|| net.evaluate(x, &labels, threads)).py()
 }
 
-fn backprop<'py, F: Precision>(
-    engine: &mut Engine,
-    x: &Bound<'py, PyAny>,
-    y: &Bound<'py, PyAny>,
-) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
-    let py = x.py();
-    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let (x, y) = (x.as_array(), y.as_array());
-    let (net, trainer) = F::model_mut(engine)?.net_and_trainer(x.nrows().max(1))?;
-    let grads = py.detach(|| trainer.backprop(net, x, y).cloned()).py()?;
-    Ok((
-        PyList::new(py, grads.biases.into_iter().map(|b| b.into_pyarray(py)))?,
-        PyList::new(py, grads.weights.into_iter().map(|w| w.into_pyarray(py)))?,
-    ))
-}
-
-fn update_mini_batch<F: Precision>(
-    engine: &mut Engine,
-    x: &Bound<'_, PyAny>,
-    y: &Bound<'_, PyAny>,
-    eta: f64,
-) -> PyResult<()> {
-    let py = x.py();
-    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let (x, y) = (x.as_array(), y.as_array());
-    let (net, trainer) = F::model_mut(engine)?.net_and_trainer(x.nrows().max(1))?;
-    py.detach(|| trainer.update_mini_batch(net, x, y, eta)).py()
-}
-
-/// What every epoch of one training call shares.
-struct Run<'a, 'py> {
-    slf: &'a Bound<'py, PyNetwork>,
-    mini_batch_size: usize,
-    eta: f64,
-    on_progress: Option<&'a Bound<'py, PyAny>>,
-}
-
-fn sgd<F: Precision>(
-    run: &Run<'_, '_>,
-    x: &Bound<'_, PyAny>,
-    y: &Bound<'_, PyAny>,
-    epochs: usize,
-    on_epoch: Option<&Bound<'_, PyAny>>,
-) -> PyResult<usize> {
-    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let data = training_set::<F>(run, &x, &y)?;
-    for epoch in 0..epochs {
-        let order = shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng);
-        run_epoch(run, &data, &order)?;
-        if let Some(callback) = on_epoch {
-            if callback.call1((epoch,))?.is_truthy()? {
-                return Ok(epoch + 1);
-            }
-        }
-    }
-    Ok(epochs)
-}
-
-fn train_epoch<F: Precision>(
-    run: &Run<'_, '_>,
-    x: &Bound<'_, PyAny>,
-    y: &Bound<'_, PyAny>,
-    order: Option<&PyReadonlyArray1<'_, i64>>,
-) -> PyResult<()> {
-    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let data = training_set::<F>(run, &x, &y)?;
-    let order = match order {
-        Some(order) => indices("order", order, data.len())?,
-        None => shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng),
-    };
-    run_epoch(run, &data, &order)
-}
-
-/// Checks the hyperparameters and the data (shapes, finiteness: once per call, not per epoch).
-fn training_set<'a, F: Precision>(
-    run: &Run<'_, '_>,
-    x: &'a PyReadonlyArray2<'_, F>,
-    y: &'a PyReadonlyArray2<'_, F>,
-) -> PyResult<TrainingSet<'a, F>> {
-    if run.mini_batch_size == 0 {
-        return Err(PyValueError::new_err(
-            "mini_batch_size: must be a positive integer, got 0",
-        ));
-    }
-    if !(run.eta.is_finite() && run.eta > 0.0) {
-        return Err(PyValueError::new_err(format!(
-            "eta: must be a positive finite number, got {}",
-            run.eta
-        )));
-    }
-    let (n_in, n_out) = {
-        let this = borrow(run.slf)?;
-        let net = &F::model(&this.engine)?.net;
-        (net.n_inputs(), net.n_outputs())
-    };
-    let (x, y) = (x.as_array(), y.as_array());
-    run.slf
-        .py()
-        .detach(|| TrainingSet::new(x, y, n_in, n_out))
-        .py()
-}
-
-/// Trains one epoch in slices of about 50 ms with the GIL released, checking for Ctrl-C and
-/// reporting progress between slices. The network is borrowed only during a slice, so callbacks
-/// may use it; after an interrupt it holds the result of the last whole mini-batch.
-fn run_epoch<F: Precision>(
-    run: &Run<'_, '_>,
-    data: &TrainingSet<'_, F>,
-    order: &[usize],
-) -> PyResult<()> {
-    let py = run.slf.py();
-    let (batch_size, eta) = (run.mini_batch_size, run.eta);
-    let total = batch_count(order.len(), batch_size);
-    let mut next = 0;
-    while next < total {
-        {
-            let mut this = borrow_mut(run.slf)?;
-            let (net, trainer) = F::model_mut(&mut this.engine)?.net_and_trainer(batch_size)?;
-            next = py
-                .detach(|| {
-                    trainer.train_batches(
-                        net,
-                        data,
-                        order,
-                        eta,
-                        next,
-                        interrupt::until_slice_ends(),
-                    )
-                })
-                .py()?;
-        }
-        interrupt::check(py)?;
-        if let Some(callback) = run.on_progress {
-            callback.call1((next, total))?;
-        }
-    }
-    Ok(())
-}
-
-fn borrow<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRef<'py, PyNetwork>> {
+pub(crate) fn borrow<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRef<'py, PyNetwork>> {
     slf.try_borrow().map_err(|_| in_use())
 }
 
-fn borrow_mut<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRefMut<'py, PyNetwork>> {
+pub(crate) fn borrow_mut<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRefMut<'py, PyNetwork>> {
     slf.try_borrow_mut().map_err(|_| in_use())
 }
 

@@ -1,0 +1,108 @@
+"""What ``SGD`` can add to plain stochastic gradient descent: optimizers, learning-rate
+schedules, early stopping and training-set expansion. All the arithmetic runs in the Rust
+engine; these classes only describe what to do.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Momentum:
+    """Momentum-based gradient descent (the book's chapter 3): ``v ← μv − ηg``, ``w ← w + v``."""
+
+    mu: float = 0.9
+
+    def _core(self) -> tuple[str, float, float, float]:
+        return ("momentum", self.mu, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Nesterov:
+    """Nesterov's accelerated gradient: ``v ← μv − ηg``, ``w ← w + μv − ηg``."""
+
+    mu: float = 0.9
+
+    def _core(self) -> tuple[str, float, float, float]:
+        return ("nesterov", self.mu, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma and Ba, 2015); use a small ``eta`` with it, such as 0.001."""
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+
+    def _core(self) -> tuple[str, float, float, float]:
+        return ("adam", self.beta1, self.beta2, self.epsilon)
+
+
+Optimizer = Momentum | Nesterov | Adam
+_NAMED: dict[str, Optimizer] = {"momentum": Momentum(), "nesterov": Nesterov(), "adam": Adam()}
+
+
+def optimizer(value: Any) -> Optimizer | None:
+    """An optimizer from itself, its name (with default settings), or ``None``/"sgd"."""
+    if value is None or value == "sgd":
+        return None
+    if isinstance(value, str) and value in _NAMED:
+        return _NAMED[value]
+    if isinstance(value, Momentum | Nesterov | Adam):
+        return value
+    raise ValueError(
+        f"optimizer: expected 'sgd', 'momentum', 'nesterov', 'adam' or an instance of "
+        f"Momentum, Nesterov or Adam, got {value!r}"
+    )
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training-set expansion (the book's chapter 3): each time an image is used it is shifted
+    by up to ``max_shift`` pixels and rotated by up to ``max_rotation`` degrees, drawn at
+    random, so each epoch sees new variants without a copy of the data set."""
+
+    max_shift: float = 1.0
+    max_rotation: float = 0.0
+    image_shape: tuple[int, int] = (28, 28)
+
+    def _core(self) -> tuple[int, int, float, float]:
+        height, width = self.image_shape
+        return (height, width, float(self.max_shift), float(self.max_rotation))
+
+
+@dataclass
+class HalveOnPlateau:
+    """The book's learning-rate schedule: halve η each time the accuracy on the evaluation
+    data has not improved for ``patience`` epochs, and stop once η has fallen to
+    ``1/min_factor`` of its start (128 in the book)."""
+
+    patience: int = 10
+    min_factor: float = 128.0
+    _best: float = field(default=-math.inf, init=False, repr=False)
+    _waited: int = field(default=0, init=False, repr=False)
+
+    def next_eta(self, eta: float, start: float, accuracy: float) -> float | None:
+        """The learning rate for the next epoch, or ``None`` to stop training."""
+        if accuracy > self._best:
+            self._best, self._waited = accuracy, 0
+            return eta
+        self._waited += 1
+        if self._waited < self.patience:
+            return eta
+        self._waited = 0
+        halved = eta / 2
+        return None if halved <= start / self.min_factor * (1 + 1e-12) else halved
+
+
+@dataclass
+class EarlyStopping:
+    """Stops when the accuracy on the evaluation data has not improved for ``patience``
+    epochs; with ``restore_best`` the network ends with the parameters of its best epoch."""
+
+    patience: int = 10
+    restore_best: bool = True

@@ -1,0 +1,213 @@
+use ndarray::{Array1, Array2, Zip};
+
+use crate::alloc::{try_zeros1, try_zeros2};
+use crate::{Error, Float, Network, Result};
+
+/// How a mini-batch's gradient moves the parameters. `g` below is the mean gradient of the
+/// mini-batch plus, for weights, the L2 term `(λ/n)·w`; `η` is the learning rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimizer {
+    /// `w ← w − η·g`: network.py's and network2.py's update.
+    Sgd,
+    /// `v ← μ·v − η·g`, `w ← w + v` (the book's momentum-based gradient descent).
+    Momentum { mu: f64 },
+    /// Nesterov's momentum, in the usual form: `v ← μ·v − η·g`, `w ← w + μ·v − η·g`.
+    Nesterov { mu: f64 },
+    /// Adam (Kingma and Ba): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+    /// `w ← w − η·m̂/(√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+    },
+}
+
+impl Optimizer {
+    /// Checks the hyperparameters.
+    pub fn check(self) -> Result<()> {
+        let unit = |what: &str, v: f64| {
+            if (0.0..1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(Error::invalid(what, "in [0, 1)", v))
+            }
+        };
+        match self {
+            Optimizer::Sgd => Ok(()),
+            Optimizer::Momentum { mu } | Optimizer::Nesterov { mu } => unit("momentum", mu),
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => {
+                unit("beta1", beta1)?;
+                unit("beta2", beta2)?;
+                if epsilon.is_finite() && epsilon > 0.0 {
+                    Ok(())
+                } else {
+                    Err(Error::invalid(
+                        "epsilon",
+                        "a positive finite number",
+                        epsilon,
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// One array per weight matrix and one per bias vector.
+type Moments<F> = (Vec<Array2<F>>, Vec<Array1<F>>);
+
+/// What an optimizer remembers between steps: velocities or moment estimates, one array per
+/// parameter array, and the number of steps taken.
+#[derive(Debug, Clone)]
+pub(crate) struct OptimizerState<F> {
+    optimizer: Optimizer,
+    first_w: Vec<Array2<F>>,
+    first_b: Vec<Array1<F>>,
+    second_w: Vec<Array2<F>>,
+    second_b: Vec<Array1<F>>,
+    steps: u64,
+}
+
+impl<F: Float> OptimizerState<F> {
+    pub(crate) fn new(net: &Network<F>, optimizer: Optimizer) -> Result<Self> {
+        let moments = |needed: bool| -> Result<Moments<F>> {
+            if !needed {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let w = net
+                .weights()
+                .iter()
+                .map(|w| try_zeros2("optimizer state", w.nrows(), w.ncols()))
+                .collect::<Result<_>>()?;
+            let b = net
+                .biases()
+                .iter()
+                .map(|b| try_zeros1("optimizer state", b.len()))
+                .collect::<Result<_>>()?;
+            Ok((w, b))
+        };
+        let (first_w, first_b) = moments(optimizer != Optimizer::Sgd)?;
+        let (second_w, second_b) = moments(matches!(optimizer, Optimizer::Adam { .. }))?;
+        Ok(OptimizerState {
+            optimizer,
+            first_w,
+            first_b,
+            second_w,
+            second_b,
+            steps: 0,
+        })
+    }
+
+    pub(crate) fn optimizer(&self) -> Optimizer {
+        self.optimizer
+    }
+
+    /// Counts a step (Adam's bias correction needs the count).
+    pub(crate) fn begin_step(&mut self) {
+        self.steps += 1;
+    }
+
+    /// Takes back [`OptimizerState::begin_step`] after a refused step.
+    pub(crate) fn cancel_step(&mut self) {
+        self.steps -= 1;
+    }
+
+    /// Moves the weights of layer `l` by the mean gradient `g` (L2 term included) when `commit`;
+    /// otherwise only says whether every new weight would be finite.
+    pub(crate) fn step_weights(
+        &mut self,
+        l: usize,
+        w: &mut Array2<F>,
+        g: &Array2<F>,
+        eta: f64,
+        commit: bool,
+    ) -> bool {
+        let (first, second) = (self.first_w.get_mut(l), self.second_w.get_mut(l));
+        step(self.optimizer, self.steps, eta, w, g, first, second, commit)
+    }
+
+    /// As [`OptimizerState::step_weights`], for the biases of layer `l`.
+    pub(crate) fn step_biases(
+        &mut self,
+        l: usize,
+        b: &mut Array1<F>,
+        g: &Array1<F>,
+        eta: f64,
+        commit: bool,
+    ) -> bool {
+        let (first, second) = (self.first_b.get_mut(l), self.second_b.get_mut(l));
+        step(self.optimizer, self.steps, eta, b, g, first, second, commit)
+    }
+}
+
+/// One optimizer update of `w` by gradient `g`, element by element: written (with the state)
+/// when `commit`, else only checked. Returns whether every new value is finite.
+#[allow(clippy::too_many_arguments)]
+fn step<F: Float, D: ndarray::Dimension>(
+    optimizer: Optimizer,
+    steps: u64,
+    eta: f64,
+    w: &mut ndarray::Array<F, D>,
+    g: &ndarray::Array<F, D>,
+    first: Option<&mut ndarray::Array<F, D>>,
+    second: Option<&mut ndarray::Array<F, D>>,
+    commit: bool,
+) -> bool {
+    let eta_f = F::from_f64(eta);
+    let mut finite = true;
+    match (optimizer, first, second) {
+        (Optimizer::Momentum { mu } | Optimizer::Nesterov { mu }, Some(v), _) => {
+            let mu = F::from_f64(mu);
+            let nesterov = matches!(optimizer, Optimizer::Nesterov { .. });
+            Zip::from(w).and(v).and(g).for_each(|w, v, &g| {
+                let new_v = mu * *v - eta_f * g;
+                let new_w = if nesterov {
+                    *w + mu * new_v - eta_f * g
+                } else {
+                    *w + new_v
+                };
+                finite &= new_w.is_finite() && new_v.is_finite();
+                if commit {
+                    (*w, *v) = (new_w, new_v);
+                }
+            });
+        }
+        (
+            Optimizer::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            },
+            Some(m),
+            Some(v),
+        ) => {
+            let t = i32::try_from(steps).unwrap_or(i32::MAX);
+            let correct1 = F::from_f64(1.0 / (1.0 - beta1.powi(t)));
+            let correct2 = F::from_f64(1.0 / (1.0 - beta2.powi(t)));
+            let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
+            Zip::from(w).and(m).and(v).and(g).for_each(|w, m, v, &g| {
+                let new_m = b1 * *m + (F::one() - b1) * g;
+                let new_v = b2 * *v + (F::one() - b2) * g * g;
+                let new_w = *w - eta_f * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
+                finite &= new_w.is_finite() && new_m.is_finite() && new_v.is_finite();
+                if commit {
+                    (*w, *m, *v) = (new_w, new_m, new_v);
+                }
+            });
+        }
+        // Plain SGD; also what a state without its arrays falls back to, which `new` never makes.
+        _ => {
+            Zip::from(w).and(g).for_each(|w, &g| {
+                let new_w = *w - eta_f * g;
+                finite &= new_w.is_finite();
+                if commit {
+                    *w = new_w;
+                }
+            });
+        }
+    }
+    finite
+}

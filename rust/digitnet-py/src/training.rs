@@ -1,0 +1,213 @@
+//! Training calls: they release the GIL while the engine computes, in slices short enough to
+//! see Ctrl-C promptly.
+
+use digitnet_core::{batch_count, shuffled_order, Error, TrainingSet};
+use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyList};
+
+use crate::convert::indices;
+use crate::errors::{diverged, IntoPyResult};
+use crate::interrupt;
+use crate::model::{Engine, Precision};
+use crate::network::{array2, borrow, borrow_mut, PyNetwork};
+use crate::options::Hyper;
+
+/// What every epoch of one training call shares.
+pub(crate) struct Run<'a, 'py> {
+    pub(crate) slf: &'a Bound<'py, PyNetwork>,
+    pub(crate) mini_batch_size: usize,
+    pub(crate) hyper: Hyper,
+    pub(crate) on_progress: Option<&'a Bound<'py, PyAny>>,
+}
+
+fn masks<'py, F: Precision>(
+    masks: &[Bound<'py, PyAny>],
+) -> PyResult<Vec<PyReadonlyArray2<'py, F>>> {
+    masks
+        .iter()
+        .enumerate()
+        .map(|(l, m)| array2::<F>(&format!("masks[{l}]"), m))
+        .collect()
+}
+
+pub(crate) fn backprop<'py, F: Precision>(
+    engine: &mut Engine,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    mask_arrays: &[Bound<'py, PyAny>],
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    let py = x.py();
+    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
+    let masks = masks::<F>(mask_arrays)?;
+    let views: Vec<_> = masks.iter().map(|m| m.as_array()).collect();
+    let (x, y) = (x.as_array(), y.as_array());
+    let (net, trainer) = F::model_mut(engine)?.net_and_trainer(x.nrows().max(1))?;
+    let grads = py
+        .detach(|| trainer.backprop_masked(net, x, y, &views).cloned())
+        .py()?;
+    Ok((
+        PyList::new(py, grads.biases.into_iter().map(|b| b.into_pyarray(py)))?,
+        PyList::new(py, grads.weights.into_iter().map(|w| w.into_pyarray(py)))?,
+    ))
+}
+
+pub(crate) fn update_mini_batch<F: Precision>(
+    engine: &mut Engine,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    hyper: &Hyper,
+    n: Option<usize>,
+    mask_arrays: &[Bound<'_, PyAny>],
+) -> PyResult<()> {
+    let py = x.py();
+    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
+    let masks = masks::<F>(mask_arrays)?;
+    let views: Vec<_> = masks.iter().map(|m| m.as_array()).collect();
+    let (x, y) = (x.as_array(), y.as_array());
+    let n = n.unwrap_or(x.nrows());
+    let options = hyper.options(hyper.eta);
+    let (net, trainer) = F::model_mut(engine)?.net_and_trainer(x.nrows().max(1))?;
+    py.detach(|| trainer.update_mini_batch(net, x, y, &options, n, &views))
+        .py()
+}
+
+/// What `on_epoch` asked for.
+enum Next {
+    Continue,
+    Stop,
+    Eta(f64),
+}
+
+fn next_step(answer: &Bound<'_, PyAny>) -> PyResult<Next> {
+    if answer.is_none() {
+        return Ok(Next::Continue);
+    }
+    if let Ok(flag) = answer.cast::<PyBool>() {
+        return Ok(if flag.is_true() {
+            Next::Stop
+        } else {
+            Next::Continue
+        });
+    }
+    match answer.extract::<f64>() {
+        Ok(eta) if eta.is_finite() && eta > 0.0 => Ok(Next::Eta(eta)),
+        _ => Err(PyValueError::new_err(format!(
+            "on_epoch: must return None, a bool, or a positive learning rate; got {answer}"
+        ))),
+    }
+}
+
+pub(crate) fn sgd<F: Precision>(
+    run: &Run<'_, '_>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    epochs: usize,
+    on_epoch: Option<&Bound<'_, PyAny>>,
+) -> PyResult<usize> {
+    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
+    let data = training_set::<F>(run, &x, &y)?;
+    let mut eta = run.hyper.eta;
+    for epoch in 0..epochs {
+        let order = shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng);
+        run_epoch(run, &data, &order, eta, Some(epoch))?;
+        if let Some(callback) = on_epoch {
+            match next_step(&callback.call1((epoch,))?)? {
+                Next::Continue => {}
+                Next::Stop => return Ok(epoch + 1),
+                Next::Eta(new) => eta = new,
+            }
+        }
+    }
+    Ok(epochs)
+}
+
+pub(crate) fn train_epoch<F: Precision>(
+    run: &Run<'_, '_>,
+    x: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    order: Option<&PyReadonlyArray1<'_, i64>>,
+) -> PyResult<()> {
+    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
+    let data = training_set::<F>(run, &x, &y)?;
+    let order = match order {
+        Some(order) => indices("order", order, data.len())?,
+        None => shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng),
+    };
+    run_epoch(run, &data, &order, run.hyper.eta, None)
+}
+
+/// Checks the hyperparameters and the data (shapes, finiteness: once per call, not per epoch).
+fn training_set<'a, F: Precision>(
+    run: &Run<'_, '_>,
+    x: &'a PyReadonlyArray2<'_, F>,
+    y: &'a PyReadonlyArray2<'_, F>,
+) -> PyResult<TrainingSet<'a, F>> {
+    if run.mini_batch_size == 0 {
+        return Err(PyValueError::new_err(
+            "mini_batch_size: must be a positive integer, got 0",
+        ));
+    }
+    let (n_in, n_out) = {
+        let this = borrow(run.slf)?;
+        let net = &F::model(&this.engine)?.net;
+        (net.n_inputs(), net.n_outputs())
+    };
+    run.hyper.options(run.hyper.eta).check(n_in).py()?;
+    let (x, y) = (x.as_array(), y.as_array());
+    run.slf
+        .py()
+        .detach(|| TrainingSet::new(x, y, n_in, n_out))
+        .py()
+}
+
+/// Trains one epoch in slices of about 50 ms with the GIL released, checking for Ctrl-C and
+/// reporting progress between slices. The network is borrowed only during a slice, so callbacks
+/// may use it; after an interrupt or a refused step it holds the result of the last whole
+/// mini-batch.
+fn run_epoch<F: Precision>(
+    run: &Run<'_, '_>,
+    data: &TrainingSet<'_, F>,
+    order: &[usize],
+    eta: f64,
+    epoch: Option<usize>,
+) -> PyResult<()> {
+    let py = run.slf.py();
+    let batch_size = run.mini_batch_size;
+    let options = run.hyper.options(eta);
+    let total = batch_count(order.len(), batch_size);
+    let mut next = 0;
+    while next < total {
+        {
+            let mut guard = borrow_mut(run.slf)?;
+            let this = &mut *guard;
+            let rng = &mut this.rng;
+            let (net, trainer) = F::model_mut(&mut this.engine)?.net_and_trainer(batch_size)?;
+            let result = py.detach(|| {
+                trainer.train_batches(
+                    net,
+                    data,
+                    order,
+                    batch_size,
+                    &options,
+                    rng,
+                    next,
+                    interrupt::until_slice_ends(),
+                )
+            });
+            next = match result {
+                Ok(next) => next,
+                Err(Error::Diverged { batch, detail }) => {
+                    return Err(diverged(epoch, batch, &detail))
+                }
+                Err(other) => return Err(other).py(),
+            };
+        }
+        interrupt::check(py)?;
+        if let Some(callback) = run.on_progress {
+            callback.call1((next, total))?;
+        }
+    }
+    Ok(())
+}
