@@ -110,3 +110,15 @@ def test_zero_epochs_trains_nothing() -> None:
     before = n.weights[0].copy()
     assert n.SGD((GOOD_X, GOOD_Y), 0, 2, 1.0, verbose=False) == []
     np.testing.assert_array_equal(n.weights[0], before)
+
+
+def test_an_internal_panic_is_an_ordinary_exception_asking_for_a_bug_report() -> None:
+    """Every method of the binding runs under the same guard as this deliberate panic."""
+    try:
+        _core._panic_for_tests("an invariant broke")
+    except Exception as error:  # what users write must catch it, unlike PanicException
+        assert isinstance(error, digitnet.InternalError)
+        assert "an invariant broke" in str(error)
+        assert "please report it" in str(error)
+    else:
+        raise AssertionError("no exception")

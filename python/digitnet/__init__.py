@@ -20,6 +20,8 @@ from digitnet.persistence import load
 from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau, Momentum, Nesterov
 
 __version__: str = _core.__version__
+#: Raised for a bug inside digitnet (a Rust panic): an ordinary ``Exception``, never a crash.
+InternalError = _core.InternalError
 
 
 def get_num_threads() -> int:
@@ -53,6 +55,7 @@ __all__ = [
     "EarlyStopping",
     "EpochResult",
     "HalveOnPlateau",
+    "InternalError",
     "History",
     "LogLikelihoodCost",
     "ModelFileError",

@@ -15,6 +15,11 @@ AugmentSpec = tuple[int, int, float, float]
 class DivergedError(ArithmeticError):
     """Training produced parameters that are not finite; the network kept its last finite ones."""
 
+class InternalError(RuntimeError):
+    """A bug in digitnet: an internal check failed. Please report it."""
+
+def _panic_for_tests(message: str) -> None: ...
+
 class Network:
     """The Rust engine's network; ``digitnet.Network`` wraps it with the network.py API."""
 

@@ -6,6 +6,7 @@
 
 mod convert;
 mod errors;
+mod guard;
 mod interrupt;
 mod model;
 mod network;
@@ -23,6 +24,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;
+    m.add("InternalError", m.py().get_type::<guard::InternalError>())?;
+    m.add_function(wrap_pyfunction!(guard::_panic_for_tests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -6,18 +6,20 @@ use pyo3::types::PyList;
 
 use crate::convert::indices;
 use crate::errors::IntoPyResult;
+use crate::guard::guard;
 use crate::model::{Dtype, Engine, Model, Precision};
 use crate::options::{self, Hyper};
 use crate::threads::get_num_threads;
 use crate::training::{self, Run};
 
-/// Calls the generic function `$f` with the float type named by `$dtype` (a [`Dtype`]).
+/// Calls the generic function `$f` with the float type named by `$dtype` (a [`Dtype`]), with
+/// any panic turned into an exception (see [`guard`]).
 macro_rules! dispatch {
     ($dtype:expr, $($f:ident)::+ ( $($arg:expr),* $(,)? )) => {
-        match $dtype {
+        guard(|| match $dtype {
             Dtype::F64 => $($f)::+::<f64>($($arg),*),
             Dtype::F32 => $($f)::+::<f32>($($arg),*),
-        }
+        })
     };
 }
 
@@ -30,15 +32,8 @@ pub(crate) struct PyNetwork {
     pub(crate) rng: SeededRng,
 }
 
-#[pymethods]
 impl PyNetwork {
-    /// A network with the given layer sizes, activations (names, one per non-input layer;
-    /// all sigmoid by default) and cost (network2.py's class name), its parameters drawn with
-    /// `seed` as `init` says ("large": N(0, 1), "scaled": N(0, 1/n_in) weights), computing in
-    /// `dtype` ("float64" or "float32").
-    #[new]
-    #[pyo3(signature = (sizes, seed, dtype="float64", activations=None, cost="QuadraticCost", init="large"))]
-    fn new(
+    fn make(
         sizes: Vec<usize>,
         seed: u64,
         dtype: &str,
@@ -63,6 +58,26 @@ impl PyNetwork {
             }
         };
         Ok(PyNetwork { engine, rng })
+    }
+}
+
+#[pymethods]
+impl PyNetwork {
+    /// A network with the given layer sizes, activations (names, one per non-input layer;
+    /// all sigmoid by default) and cost (network2.py's class name), its parameters drawn with
+    /// `seed` as `init` says ("large": N(0, 1), "scaled": N(0, 1/n_in) weights), computing in
+    /// `dtype` ("float64" or "float32").
+    #[new]
+    #[pyo3(signature = (sizes, seed, dtype="float64", activations=None, cost="QuadraticCost", init="large"))]
+    fn new(
+        sizes: Vec<usize>,
+        seed: u64,
+        dtype: &str,
+        activations: Option<Vec<String>>,
+        cost: &str,
+        init: &str,
+    ) -> PyResult<Self> {
+        guard(|| Self::make(sizes, seed, dtype, activations, cost, init))
     }
 
     #[getter]
@@ -111,11 +126,13 @@ impl PyNetwork {
     /// the optimizer's state.
     fn initialize(&mut self, init: &str) -> PyResult<()> {
         let init = options::init(init)?;
-        match &mut self.engine {
-            Engine::F64(m) => m.reinitialize(init, &mut self.rng),
-            Engine::F32(m) => m.reinitialize(init, &mut self.rng),
-        }
-        Ok(())
+        guard(|| {
+            match &mut self.engine {
+                Engine::F64(m) => m.reinitialize(init, &mut self.rng),
+                Engine::F32(m) => m.reinitialize(init, &mut self.rng),
+            }
+            Ok(())
+        })
     }
 
     /// Copies of the weight matrices, `(sizes[l+1], sizes[l])` each.
@@ -193,10 +210,10 @@ impl PyNetwork {
 
     /// Forgets the optimizer's state (velocities, moments).
     fn reset_optimizer(&mut self) -> PyResult<()> {
-        match &mut self.engine {
+        guard(|| match &mut self.engine {
             Engine::F64(m) => m.reset_optimizer(),
             Engine::F32(m) => m.reset_optimizer(),
-        }
+        })
     }
 
     /// `epochs` epochs of mini-batch SGD on `(x, y)`, each in a fresh random order.
