@@ -232,8 +232,33 @@ impl<F: Float> Network<F> {
     /// The network's output for each row of `x` (`(n, n_in)` → `(n, n_out)`), computed on up
     /// to `threads` threads (each takes a contiguous block of rows; one thread for small `n`).
     pub fn feedforward(&self, x: ArrayView2<'_, F>, threads: usize) -> Result<Array2<F>> {
+        let mut out = self.output_buffer(x.nrows())?;
+        self.feedforward_into(x, out.view_mut(), threads)?;
+        Ok(out)
+    }
+
+    /// A zeroed `(rows, n_out)` array for [`Network::feedforward_into`], or an error if it
+    /// cannot be allocated.
+    pub fn output_buffer(&self, rows: usize) -> Result<Array2<F>> {
+        try_zeros2("outputs", rows, self.n_outputs())
+    }
+
+    /// [`Network::feedforward`] into `out`, which must be `(n, n_out)` for `x` of `n` rows: lets
+    /// a caller cut long work into pieces (to check for interrupts) without copying.
+    pub fn feedforward_into(
+        &self,
+        x: ArrayView2<'_, F>,
+        mut out: ArrayViewMut2<'_, F>,
+        threads: usize,
+    ) -> Result<()> {
         self.check_inputs("inputs", &x)?;
-        let mut out = try_zeros2("outputs", x.nrows(), self.n_outputs())?;
+        if out.dim() != (x.nrows(), self.n_outputs()) {
+            return Err(Error::shape(
+                "outputs",
+                format!("({}, {})", x.nrows(), self.n_outputs()),
+                out.shape(),
+            ));
+        }
         let threads = threads.clamp(1, x.nrows().div_ceil(MIN_ROWS_PER_THREAD).max(1));
         if threads == 1 {
             self.forward_into(x, out.view_mut());
@@ -248,7 +273,7 @@ impl<F: Float> Network<F> {
                 }
             });
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The index of the most active output neuron for each row of `x` (the first on ties).
@@ -287,7 +312,7 @@ impl<F: Float> Network<F> {
     }
 
     /// Checks that `x` has one column per input neuron and only finite values.
-    pub(crate) fn check_inputs(&self, what: &str, x: &ArrayView2<'_, F>) -> Result<()> {
+    pub fn check_inputs(&self, what: &str, x: &ArrayView2<'_, F>) -> Result<()> {
         if x.ncols() != self.n_inputs() {
             return Err(Error::shape(
                 what,

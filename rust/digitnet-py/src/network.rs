@@ -1,4 +1,5 @@
 use digitnet_core::{seeded, Network, SeededRng};
+use ndarray::{ArrayView2, Axis};
 use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -7,6 +8,7 @@ use pyo3::types::PyList;
 use crate::convert::indices;
 use crate::errors::IntoPyResult;
 use crate::guard::guard;
+use crate::interrupt;
 use crate::model::{Dtype, Engine, Model, Precision};
 use crate::options::{self, Hyper};
 use crate::threads::get_num_threads;
@@ -337,6 +339,9 @@ fn set_biases<F: Precision>(engine: &mut Engine, biases: &[Bound<'_, PyAny>]) ->
     F::model_mut(engine)?.net.set_biases(&views).py()
 }
 
+/// Rows of inference between two checks for Ctrl-C: milliseconds of work even for wide layers.
+const ROWS_PER_SLICE: usize = 8192;
+
 fn feedforward<'py, F: Precision>(
     engine: &Engine,
     x: &Bound<'py, PyAny>,
@@ -344,9 +349,34 @@ fn feedforward<'py, F: Precision>(
     let py = x.py();
     let x = array2::<F>("x", x)?;
     let (net, x) = (&F::model(engine)?.net, x.as_array());
+    net.check_inputs("inputs", &x).py()?;
+    let mut out = net.output_buffer(x.nrows()).py()?;
     let threads = get_num_threads();
-    let out = py.detach(|| net.feedforward(x, threads)).py()?;
+    for (rows, dest) in x
+        .axis_chunks_iter(Axis(0), ROWS_PER_SLICE)
+        .zip(out.axis_chunks_iter_mut(Axis(0), ROWS_PER_SLICE))
+    {
+        py.detach(|| net.feedforward_into(rows, dest, threads))
+            .py()?;
+        interrupt::check(py)?;
+    }
     Ok(out.into_pyarray(py).into_any())
+}
+
+/// The predicted class of each row of `x`, a slice at a time (checking for Ctrl-C between).
+fn predictions<F: Precision>(
+    py: Python<'_>,
+    net: &Network<F>,
+    x: ArrayView2<'_, F>,
+) -> PyResult<Vec<usize>> {
+    net.check_inputs("inputs", &x).py()?;
+    let threads = get_num_threads();
+    let mut labels = Vec::with_capacity(x.nrows());
+    for rows in x.axis_chunks_iter(Axis(0), ROWS_PER_SLICE) {
+        labels.extend(py.detach(|| net.predict(rows, threads)).py()?);
+        interrupt::check(py)?;
+    }
+    Ok(labels)
 }
 
 fn predict<'py, F: Precision>(
@@ -355,9 +385,7 @@ fn predict<'py, F: Precision>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = x.py();
     let x = array2::<F>("x", x)?;
-    let (net, x) = (&F::model(engine)?.net, x.as_array());
-    let threads = get_num_threads();
-    let labels = py.detach(|| net.predict(x, threads)).py()?;
+    let labels = predictions(py, &F::model(engine)?.net, x.as_array())?;
     // A class index is below n_out, which is a layer size and so fits in i64.
     let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
     Ok(labels.into_pyarray(py).into_any())
@@ -373,8 +401,19 @@ fn evaluate<F: Precision>(
     let labels = indices("labels", labels, net.n_outputs())?;
     let x = array2::<F>("x", x)?;
     let x = x.as_array();
-    let threads = get_num_threads();
-    py.detach(|| net.evaluate(x, &labels, threads)).py()
+    if labels.len() != x.nrows() {
+        return Err(PyValueError::new_err(format!(
+            "labels: expected shape ({},), got ({},)",
+            x.nrows(),
+            labels.len()
+        )));
+    }
+    let predicted = predictions(py, net, x)?;
+    Ok(predicted
+        .iter()
+        .zip(&labels)
+        .filter(|(p, l)| p == l)
+        .count())
 }
 
 pub(crate) fn borrow<'py>(slf: &Bound<'py, PyNetwork>) -> PyResult<PyRef<'py, PyNetwork>> {
