@@ -31,6 +31,7 @@ from digitnet.datasets import (
     ArrayData,
     DatasetError,
     MnistSplits,
+    idx,
     load_arrays,
     load_data,
     load_data_wrapper,
@@ -1009,3 +1010,53 @@ def test_fashion_mnist_loads_from_its_directory() -> None:
     assert x_test.shape == (10_000, 28, 28)
     assert np.bincount(y_train).tolist() == [6000] * 10
     assert np.bincount(y_test).tolist() == [1000] * 10
+
+
+# ---- reading pixels straight into floats ---------------------------------------------------
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_read_idx_scaled_equals_reading_then_dividing(
+    tmp_path: Path, compressed: bool, dtype: type
+) -> None:
+    images = np.random.default_rng(0).integers(0, 256, (300, 28, 28), dtype=np.uint8)
+    data = idx_bytes(images)
+    path = tmp_path / ("images.gz" if compressed else "images")
+    path.write_bytes(gzip.compress(data) if compressed else data)
+    scaled = idx.read_idx_scaled(path, dtype)
+    assert scaled.dtype == dtype
+    np.testing.assert_array_equal(scaled, idx.read_idx(path).astype(dtype) / 255)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_read_idx_scaled_refuses_what_read_idx_refuses(tmp_path: Path, compressed: bool) -> None:
+    data = idx_bytes(np.zeros((10, 4, 4), dtype=np.uint8))
+    for bad, message in [(data[:-5], "truncated"), (data + b"x", "trailing data")]:
+        path = tmp_path / "bad.gz"
+        path.write_bytes(gzip.compress(bad) if compressed else bad)
+        with pytest.raises(DatasetError, match=message):
+            idx.read_idx_scaled(path)
+    labels = tmp_path / "labels"
+    labels.write_bytes(idx_bytes(np.zeros(10, dtype=np.int32)))
+    with pytest.raises(DatasetError, match="unsigned bytes"):
+        idx.read_idx_scaled(labels)
+
+
+def test_load_arrays_never_holds_the_bytes_beside_the_floats(tmp_path: Path) -> None:
+    """Peak memory is the float data plus a chunk, not plus a copy of every image's bytes."""
+    rng = np.random.default_rng(1)
+    for name, n in [("train", 6000), ("t10k", 1000)]:
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n, dtype=np.uint8)
+        (tmp_path / f"{name}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_bytes(images)))
+        (tmp_path / f"{name}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels)))
+    tracemalloc.start()
+    try:
+        splits = mnist.load_arrays(tmp_path, validation_size=1000, download=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    floats = 7000 * 784 * 8
+    assert splits.train.x.shape == (5000, 784)
+    assert peak < floats + 3 * (1 << 20), f"peak {peak} for {floats} bytes of floats"

@@ -14,7 +14,8 @@ import os
 import stat
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Final, Protocol
 
@@ -226,6 +227,68 @@ def _read_raw_file(f: io.BufferedReader, name: str, file_size: int) -> npt.NDArr
     return _finish(header, out)
 
 
+def _read_scaled(
+    stream: _Readable, name: str, limit: int, what: str, dtype: np.dtype[Any], divisor: float
+) -> npt.NDArray[Any]:
+    """Parse an unsigned-byte IDX stream straight into floats divided by ``divisor``, a chunk at
+    a time, so that the bytes are never all held at once beside the floats."""
+    read = _reader(stream)
+    header = _parse_header(read, name)
+    if header.code != 0x08:
+        raise DatasetError(f"{name}: expected unsigned bytes (type 0x08), got {header.describe()}")
+    if header.nbytes > limit:
+        raise DatasetError(
+            f"{name}: truncated: header says {header.describe()}, more than {what} can hold"
+        )
+    # np.empty touches no memory: a header that lies about the length costs only what arrives.
+    out = np.empty(header.shape, dtype=dtype)
+    flat = out.reshape(-1)
+    have = 0
+    while have <= header.nbytes:
+        chunk = read(min(_CHUNK, header.nbytes + 1 - have))
+        if not chunk:
+            break
+        if have + len(chunk) > header.nbytes:
+            have += len(chunk)
+            break
+        values = np.frombuffer(chunk, dtype=np.uint8)
+        np.divide(values, divisor, out=flat[have : have + len(chunk)], dtype=dtype)
+        have += len(chunk)
+    _check_length(header, have, name, exact=False)
+    return out
+
+
+def read_idx_scaled(
+    path: str | os.PathLike[str], dtype: npt.DTypeLike = np.float64, divisor: float = 255.0
+) -> npt.NDArray[Any]:
+    """Read an unsigned-byte IDX file (raw or gzipped) directly into a float array of
+    ``dtype`` holding each byte divided by ``divisor`` (by default, pixels in [0, 1]).
+
+    The result equals ``read_idx(path).astype(dtype) / divisor``, but the bytes and the floats
+    are never held at once, which keeps the peak memory of loading MNIST at the size of the
+    float data.
+    """
+    name = os.fsdecode(path)
+    dt = np.dtype(dtype)
+    with _open(path, name) as (f, size):
+        try:
+            magic = f.read(2)
+            f.seek(0)
+            if magic == _GZIP_MAGIC:
+                limit = _GZIP_MAX_RATIO * size
+                what = f"a gzip file of {size} bytes"
+                try:
+                    with gzip.GzipFile(fileobj=f, mode="rb") as gz:
+                        return _read_scaled(gz, name, limit, what, dt, divisor)
+                except EOFError as e:
+                    raise DatasetError(f"{name}: truncated gzip stream: {e}") from e
+                except (gzip.BadGzipFile, zlib.error) as e:
+                    raise DatasetError(f"{name}: corrupt gzip stream: {e}") from e
+            return _read_scaled(f, name, size, f"a file of {size} bytes", dt, divisor)
+        except OSError as e:
+            raise DatasetError(f"{name}: cannot read: {e.strerror or e}") from e
+
+
 def parse_idx(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> npt.NDArray[Any]:
     """Parse an IDX file held in memory, raw or gzipped, into a native-endian array.
 
@@ -256,6 +319,20 @@ def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
     Raises ``DatasetError``, naming the file, when it is missing, malformed or corrupt.
     """
     name = os.fsdecode(path)
+    with _open(path, name) as (f, size):
+        try:
+            magic = f.read(2)
+            f.seek(0)
+            if magic == _GZIP_MAGIC:
+                return _read_gzip(f, name, size)
+            return _read_raw_file(f, name, size)
+        except OSError as e:
+            raise DatasetError(f"{name}: cannot read: {e.strerror or e}") from e
+
+
+@contextmanager
+def _open(path: str | os.PathLike[str], name: str) -> Iterator[tuple[io.BufferedReader, int]]:
+    """The open regular file and its size; every way of failing is a ``DatasetError``."""
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed by the with block below
     except FileNotFoundError as e:
@@ -267,12 +344,8 @@ def read_idx(path: str | os.PathLike[str]) -> npt.NDArray[Any]:
     with f:
         try:
             st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise DatasetError(f"{name}: not a regular file")
-            magic = f.read(2)
-            f.seek(0)
-            if magic == _GZIP_MAGIC:
-                return _read_gzip(f, name, st.st_size)
-            return _read_raw_file(f, name, st.st_size)
         except OSError as e:
             raise DatasetError(f"{name}: cannot read: {e.strerror or e}") from e
+        if not stat.S_ISREG(st.st_mode):
+            raise DatasetError(f"{name}: not a regular file")
+        yield f, st.st_size

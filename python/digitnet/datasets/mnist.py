@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import platformdirs
 
-from digitnet.datasets.idx import read_idx
+from digitnet.datasets.idx import read_idx, read_idx_scaled
 from digitnet.errors import DatasetError
 
 __all__ = [
@@ -59,6 +59,7 @@ TEST_IMAGES = "t10k-images-idx3-ubyte"
 TEST_LABELS = "t10k-labels-idx1-ubyte"
 #: The four IDX files of a data set in MNIST's format, each found as ``NAME`` or ``NAME.gz``.
 FILES: tuple[str, ...] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+_IMAGES = (TRAIN_IMAGES, TEST_IMAGES)
 #: Keras's single-file form of MNIST, used when a directory holds it instead of the IDX files.
 NPZ_NAME = "mnist.npz"
 _NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
@@ -91,7 +92,7 @@ _MAX_DOWNLOAD = 1 << 28  # bytes, compressed or decompressed: the real files are
 _CLASSES = 10  # network.py's one-hot vectors have ten entries
 
 _U8 = npt.NDArray[np.uint8]
-_Pair = tuple[_U8, _U8]
+_Pair = tuple[npt.NDArray[Any], _U8]  # images (bytes, or floats in [0, 1]) and labels
 _FloatArray = npt.NDArray[np.floating[Any]]
 _F64 = npt.NDArray[np.float64]
 
@@ -176,10 +177,15 @@ def _find(directory: Path) -> dict[str, Path | None]:
 
 
 def _check_split(
-    images: npt.NDArray[Any], labels: npt.NDArray[Any], image_name: str, label_name: str
+    images: npt.NDArray[Any],
+    labels: npt.NDArray[Any],
+    image_name: str,
+    label_name: str,
+    image_dtype: npt.DTypeLike = np.uint8,
 ) -> tuple[_U8, _U8]:
-    """Check one split's structure: 3-D uint8 images, 1-D uint8 labels, as many of each."""
-    if images.ndim != 3 or images.dtype != np.uint8:
+    """Check one split's structure: 3-D images (unsigned bytes, or ``image_dtype`` when read
+    straight into floats), 1-D uint8 labels, as many of each."""
+    if images.ndim != 3 or images.dtype != image_dtype:
         raise DatasetError(
             f"{image_name}: expected 3-D unsigned-byte images (count, rows, columns), "
             f"found {images.ndim}-D {images.dtype} data of shape {images.shape}"
@@ -208,15 +214,20 @@ def _check_sizes(train: _U8, test: _U8, train_name: str, test_name: str) -> None
         )
 
 
-def _load_idx(found: dict[str, Path]) -> tuple[_Pair, _Pair]:
-    """Read and check the four IDX files."""
+def _load_idx(found: dict[str, Path], floats: np.dtype[Any] | None = None) -> tuple[_Pair, _Pair]:
+    """Read and check the four IDX files; with ``floats``, images come as that float type
+    in [0, 1], read without holding their bytes (see ``read_idx_scaled``)."""
     names = {key: str(p) for key, p in found.items()}
-    arrays = {key: read_idx(p) for key, p in found.items()}
+    arrays = {
+        key: read_idx_scaled(p, floats) if floats is not None and key in _IMAGES else read_idx(p)
+        for key, p in found.items()
+    }
+    kind = np.uint8 if floats is None else floats
     train = _check_split(
-        arrays[TRAIN_IMAGES], arrays[TRAIN_LABELS], names[TRAIN_IMAGES], names[TRAIN_LABELS]
+        arrays[TRAIN_IMAGES], arrays[TRAIN_LABELS], names[TRAIN_IMAGES], names[TRAIN_LABELS], kind
     )
     test = _check_split(
-        arrays[TEST_IMAGES], arrays[TEST_LABELS], names[TEST_IMAGES], names[TEST_LABELS]
+        arrays[TEST_IMAGES], arrays[TEST_LABELS], names[TEST_IMAGES], names[TEST_LABELS], kind
     )
     _check_sizes(train[0], test[0], names[TRAIN_IMAGES], names[TEST_IMAGES])
     return train, test
@@ -399,33 +410,43 @@ def _missing_message(
     return "\n".join(lines)
 
 
-def _load_uint8(path: str | os.PathLike[str] | None, download: bool) -> tuple[_Pair, _Pair]:
-    """Find the data by the rules above, downloading into the cache if allowed, and load it."""
+def _load_uint8(
+    path: str | os.PathLike[str] | None, download: bool, floats: np.dtype[Any] | None = None
+) -> tuple[_Pair, _Pair]:
+    """Find the data by the rules above, downloading into the cache if allowed, and load it;
+    with ``floats``, the images come as that float type in [0, 1]."""
     source = _resolve(path)
     if source.path.is_file():
-        return _load_npz(source.path)
+        return _as_floats(_load_npz(source.path), floats)
     found = _find(source.path)
     missing = [name for name, p in found.items() if p is None]
     if not missing:
-        return _load_idx({name: p for name, p in found.items() if p is not None})
+        return _load_idx({name: p for name, p in found.items() if p is not None}, floats)
     npz = source.path / NPZ_NAME
     if npz.is_file():
-        return _load_npz(npz)
+        return _as_floats(_load_npz(npz), floats)
     failures: list[str] = []
     if source.is_cache and download:
         failures = _download(source.path, missing)
         found = _find(source.path)
         missing = [name for name, p in found.items() if p is None]
         if not missing:
-            return _load_idx({name: p for name, p in found.items() if p is not None})
+            return _load_idx({name: p for name, p in found.items() if p is not None}, floats)
     raise DatasetError(_missing_message(source, missing, failures, download))
 
 
-def _to_float(images: _U8, dtype: np.dtype[Any]) -> _FloatArray:
-    """Flatten images into rows of a new C-contiguous float array, scaled to [0, 1]."""
+def _as_floats(data: tuple[_Pair, _Pair], floats: np.dtype[Any] | None) -> tuple[_Pair, _Pair]:
+    """The images of ``data`` as ``floats`` in [0, 1] (unchanged when ``floats`` is None)."""
+    if floats is None:
+        return data
+    (x_train, y_train), (x_test, y_test) = data
+    return (x_train.astype(floats) / 255, y_train), (x_test.astype(floats) / 255, y_test)
+
+
+def _rows(images: npt.NDArray[Any]) -> _FloatArray:
+    """Images ``(n, rows, cols)`` as rows ``(n, rows·cols)``: a view of contiguous images."""
     n, rows, cols = images.shape
-    x: _FloatArray = images.reshape(n, rows * cols).astype(dtype)
-    x /= 255
+    x: _FloatArray = np.ascontiguousarray(images.reshape(n, rows * cols))
     return x
 
 
@@ -470,7 +491,8 @@ def load_data_wrapper(
     view into one large array per split (changing one in place changes that array).
     """
     validation_size = _check_validation_size(validation_size)
-    (x_train, y_train), (x_test, y_test) = _load_uint8(path, download)
+    f64 = np.dtype(np.float64)
+    (x_train, y_train), (x_test, y_test) = _load_uint8(path, download, floats=f64)
     k = _split_point(len(x_train), validation_size)
     for labels, what in ((y_train, "training"), (y_test, "test")):
         if labels.size and int(labels.max()) >= _CLASSES:
@@ -478,11 +500,10 @@ def load_data_wrapper(
                 f"{what} labels must lie in 0..{_CLASSES - 1} for network.py's one-hot "
                 f"vectors, found {int(labels.max())}"
             )
-    f64 = np.dtype(np.float64)
     pixels = x_train.shape[1] * x_train.shape[2]
 
-    def columns(images: _U8) -> _F64:
-        return cast("_F64", _to_float(images, f64).reshape(len(images), pixels, 1))
+    def columns(images: _F64) -> _F64:
+        return cast("_F64", _rows(images).reshape(len(images), pixels, 1))
 
     one_hot: _F64 = np.zeros((k, _CLASSES, 1))
     one_hot[np.arange(k), y_train[:k], 0] = 1.0
@@ -509,11 +530,11 @@ def load_arrays(
     if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
         raise ValueError(f"dtype must be float64 or float32, got {dt}")
     validation_size = _check_validation_size(validation_size)
-    (x_train, y_train), (x_test, y_test) = _load_uint8(path, download)
+    (x_train, y_train), (x_test, y_test) = _load_uint8(path, download, floats=dt)
     k = _split_point(len(x_train), validation_size)
 
-    def split(images: _U8, labels: _U8) -> ArrayData:
-        return ArrayData(_to_float(images, dt), labels.astype(np.int64))
+    def split(images: _FloatArray, labels: _U8) -> ArrayData:
+        return ArrayData(_rows(images), labels.astype(np.int64))
 
     return MnistSplits(
         train=split(x_train[:k], y_train[:k]),
