@@ -102,3 +102,37 @@ def test_ctrl_c_saves_a_valid_model_and_exits_130(mnist_dir: Path, tmp_path: Pat
     assert "interrupted" in err
     assert json.loads(model.read_text())["sizes"] == [784, 100, 10]
     assert not [p for p in tmp_path.iterdir() if p.name != "model.json"]
+
+
+def test_train_with_network2_options_and_beyond(mnist_dir: Path, tmp_path: Path) -> None:
+    model = tmp_path / "model.json"
+    result = run(
+        "train", "--epochs", "2", "--sizes", "784,40,10", "--data-dir", str(mnist_dir),
+        "--cost", "LogLikelihoodCost", "--activation", "relu", "--init", "scaled",
+        "--optimizer", "momentum", "--eta", "0.05", "--lmbda", "1", "--dropout", "0.1",
+        "--shift", "1", "--early-stopping", "3", "--dtype", "float32", "--save", str(model),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "validation" in result.stdout
+    final = float(result.stdout.split("final: ")[1].split("%")[0])
+    assert final > 85.0
+    loaded = digitnet.load(model)
+    assert loaded.cost is digitnet.LogLikelihoodCost
+    assert loaded.activations == ["relu", "softmax"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--dropout", "1"], "--dropout"),
+        (["train", "--lmbda", "-1"], "--lmbda"),
+        (["train", "--cost", "HingeCost"], "--cost"),
+        (["train", "--optimizer", "rmsprop"], "--optimizer"),
+        (["train", "--shift", "nan"], "--shift"),
+        (["train", "--halve-on-plateau", "0"], "--halve-on-plateau"),
+    ],
+)
+def test_bad_toolkit_options_exit_2(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr

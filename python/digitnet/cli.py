@@ -8,6 +8,7 @@ import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,10 +16,12 @@ from digitnet import persistence, plots
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
 from digitnet.commands import serve as serve_command
+from digitnet.costs import COSTS
 from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
 from digitnet.history import EpochResult
 from digitnet.network import Network
+from digitnet.training import Augment, EarlyStopping, HalveOnPlateau
 
 #: The default seed: one whose N(0, 1) start trains to the book's accuracy (a rare seed leaves
 #: the book's network stuck near 85%; see the README).
@@ -74,6 +77,50 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="show a progress bar during each epoch (default: when stderr is a terminal)",
     )
+    beyond = train.add_argument_group(
+        "beyond chapter 1", "network2.py's options and more (defaults: the chapter 1 network)"
+    )
+    beyond.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    beyond.add_argument(
+        "--cost", choices=sorted(COSTS), default="QuadraticCost", help="the cost to minimise"
+    )
+    beyond.add_argument(
+        "--activation", choices=["sigmoid", "tanh", "relu"], default="sigmoid",
+        help="the hidden layers' activation",
+    )  # fmt: skip
+    beyond.add_argument(
+        "--output", choices=["sigmoid", "softmax"], default=None,
+        help="the output layer's activation (default: softmax for LogLikelihoodCost, else sigmoid)",
+    )  # fmt: skip
+    beyond.add_argument(
+        "--init", choices=["large", "scaled"], default="large",
+        help="initial weights N(0, 1) (large) or N(0, 1/n_in) (scaled, network2.py's default)",
+    )  # fmt: skip
+    beyond.add_argument("--lmbda", type=_non_negative_real, default=0.0, help="L2 parameter")
+    beyond.add_argument(
+        "--optimizer", choices=["sgd", "momentum", "nesterov", "adam"], default="sgd"
+    )
+    beyond.add_argument(
+        "--dropout", type=_probability, default=0.0, help="probability of dropping a hidden unit"
+    )
+    beyond.add_argument(
+        "--shift", type=_non_negative_real, default=0.0, metavar="PIXELS",
+        help="expand the training set: random shifts of up to this many pixels",
+    )  # fmt: skip
+    beyond.add_argument(
+        "--rotate", type=_non_negative_real, default=0.0, metavar="DEGREES",
+        help="expand the training set: random rotations of up to this many degrees",
+    )  # fmt: skip
+    beyond.add_argument(
+        "--halve-on-plateau", type=_positive, default=None, metavar="EPOCHS",
+        help="halve eta after this many epochs without progress on the validation set; "
+        "stop at eta/128 (the book's schedule)",
+    )  # fmt: skip
+    beyond.add_argument(
+        "--early-stopping", type=_positive, default=None, metavar="EPOCHS",
+        help="stop after this many epochs without progress on the validation set and keep "
+        "the best epoch's parameters",
+    )  # fmt: skip
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser(
@@ -89,19 +136,50 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
-    splits = mnist.load_arrays(args.data_dir)
-    net = Network(args.sizes, seed=args.seed)
+    splits = mnist.load_arrays(args.data_dir, dtype=args.dtype)
+    net = Network(
+        args.sizes,
+        seed=args.seed,
+        dtype=args.dtype,
+        cost=args.cost,
+        activation=args.activation,
+        output=args.output,
+        init=args.init,
+    )
+    judged = args.halve_on_plateau is not None or args.early_stopping is not None
+    options: dict[str, Any] = {
+        "lmbda": args.lmbda,
+        "optimizer": args.optimizer,
+        "dropout": args.dropout,
+        "augment": Augment(args.shift, args.rotate) if args.shift or args.rotate else None,
+        "schedule": None
+        if args.halve_on_plateau is None
+        else HalveOnPlateau(args.halve_on_plateau),
+        "early_stopping": None
+        if args.early_stopping is None
+        else EarlyStopping(args.early_stopping),
+        "evaluation_data": splits.validation if judged else None,
+    }
+    extras = ", ".join(
+        f"{key} {value}" for key, value in options.items()
+        if value not in (None, 0.0, "sgd") and key != "evaluation_data"
+    )  # fmt: skip
     print(
         f"Training {args.sizes} on {len(splits.train.y)} images: {args.epochs} epochs, "
-        f"mini-batch {args.batch_size}, eta {args.eta}, seed {args.seed}",
+        f"mini-batch {args.batch_size}, eta {args.eta}, seed {args.seed}"
+        + (f", {extras}" if extras else ""),
         flush=True,
     )
 
     def report(result: EpochResult) -> None:
+        validation = ""
+        if result.evaluation_correct is not None and result.evaluation_total:
+            share = 100 * result.evaluation_correct / result.evaluation_total
+            validation = f", validation {share:6.2f}%"
         print(
             f"Epoch {result.epoch + 1:>3}/{args.epochs}: test accuracy "
             f"{100 * (result.accuracy or 0):6.2f}% ({result.correct} / {result.total})"
-            f"  {result.seconds:6.2f} s",
+            f"{validation}  {result.seconds:6.2f} s",
             flush=True,
         )
 
@@ -116,6 +194,7 @@ def _train(args: argparse.Namespace) -> int:
             verbose=False,
             progress=args.progress,
             callback=report,
+            **options,
         )
     except KeyboardInterrupt:
         if args.save:
@@ -177,6 +256,23 @@ def _sizes(text: str) -> list[int]:
             f"MNIST needs 784 inputs and 10 outputs, like 784,30,10; got {text!r}"
         )
     return sizes
+
+
+def _non_negative_real(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (np.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a non-negative finite number, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = _non_negative_real(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability below 1, got {text}")
+    return value
 
 
 def _positive(text: str) -> int:
