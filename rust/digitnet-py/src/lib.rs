@@ -21,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<network::PyNetwork>()?;
     m.add_function(wrap_pyfunction!(network::sigmoid, m)?)?;
     m.add_function(wrap_pyfunction!(network::sigmoid_prime, m)?)?;
+    m.add_function(wrap_pyfunction!(network::transform_image, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;

@@ -1,6 +1,8 @@
 use digitnet_core::{seeded, Network, SeededRng};
 use ndarray::{ArrayView2, Axis};
-use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn};
+use numpy::{
+    IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
+};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -448,4 +450,28 @@ pub(crate) fn sigmoid_prime<'py>(
     z.as_array()
         .mapv(digitnet_core::sigmoid_prime)
         .into_pyarray(py)
+}
+
+/// The training-set expansion's image transformation (see `digitnet_core::transform_image`),
+/// exposed so that tests can compare it with the NumPy reference.
+#[pyfunction]
+pub(crate) fn transform_image<'py>(
+    py: Python<'py>,
+    image: PyReadonlyArray1<'py, f64>,
+    shape: (usize, usize),
+    dy: f64,
+    dx: f64,
+    degrees: f64,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let augment = digitnet_core::Augment {
+        shape,
+        max_shift: dy.abs().max(dx.abs()),
+        max_rotation: degrees.abs(),
+    };
+    let image = image.as_array();
+    augment.check(image.len()).py()?;
+    let source = image.to_vec();
+    let mut out = vec![0.0; source.len()];
+    digitnet_core::transform_image(&source, &mut out, shape, dy, dx, degrees);
+    Ok(out.into_pyarray(py))
 }
