@@ -5,7 +5,6 @@ This extends tests/test_errors.py (which it does not repeat) to the whole public
 ``Network`` constructor and every method, ``network2``, the training options (optimizers,
 ``Augment``, schedules), ``sigmoid``, ``set_num_threads``, saving and loading, the data-set
 loaders, the reference network, image preprocessing, plots, and each ``digitnet`` subcommand.
-Cases marked ``xfail(strict=True)`` expose bugs: they start failing (XPASS) once fixed.
 
 The last section checks the other side: inputs that are unusual but valid (strided, Fortran
 order, float32 for float64, integers, uint8, lists) are accepted and give bit for bit the result
@@ -114,66 +113,8 @@ def with_augment(**fields: Any) -> Callable[[Ctx], Any]:
     return lambda c: net().SGD((X, Y), 1, 5, 1.0, augment=digitnet.Augment(**fields), verbose=False)
 
 
-def bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 NO_DATA = pytest.mark.skipif(not os.environ.get("DIGITNET_DATA"), reason="needs DIGITNET_DATA")
 
-# Known bugs, each exposed by the cases marked with it.
-TOTAL_COST_LMBDA = bug(
-    "_network_api.py NetworkAPI.total_cost passes lmbda unchecked (negative and NaN accepted, "
-    "a string fails inside arithmetic); it should use _convert.non_negative_real('lmbda', ...)"
-)
-TOTAL_COST_EMPTY = bug(
-    "_network_api.py NetworkAPI._total_cost on zero samples: np.mean of an empty array warns and "
-    "then divides by zero (ZeroDivisionError); it should raise ValueError('data: is empty')"
-)
-AUGMENT_FIELDS = bug(
-    "training.py Augment._core unpacks and converts its fields unchecked: a 3-tuple, negative "
-    "sizes, a string give 'too many values to unpack', OverflowError, 'could not convert'; "
-    "none names image_shape / max_shift"
-)
-SCHEDULE_FIELDS = bug(
-    "training.py HalveOnPlateau/EarlyStopping are never validated: patience=-1 and "
-    "min_factor<=0 or NaN are accepted (min_factor=0 raises ZeroDivisionError mid-training), "
-    "patience='x' fails inside a comparison; expected ValueError/TypeError naming the field"
-)
-CALLBACK_CHECKED_LATE = bug(
-    "_network_api.py NetworkAPI.SGD does not check that callback is callable: an epoch is "
-    "trained and then \"'int' object is not callable\" is raised, not naming callback"
-)
-MONITOR_DATA_CHECKED_LATE = bug(
-    "_network_api.py NetworkAPI.SGD checks test_data / evaluation_data for NaN only when the "
-    "engine first evaluates them, after training an epoch, and the message says 'inputs', "
-    "not naming test_data / evaluation_data"
-)
-INF_LABELS_WARN = bug(
-    "_convert.py label_array: np.mod(array, 1) on float labels holding inf emits "
-    "'RuntimeWarning: invalid value encountered in remainder' before the TypeError, so under "
-    "-W error (this suite) the caller gets a RuntimeWarning instead"
-)
-ORDER_NOT_PERMUTATION = bug(
-    "_network_api.py NetworkAPI.train_epoch documents order as a permutation of the sample "
-    "indices but accepts repeated indices ([0, 0, 0, 0, 0] trains on sample 0 only)"
-)
-OUTPUT_NAMED_ACTIVATION = bug(
-    "_network_api.py _architecture: a bad output= value is reported as 'activation: unknown', "
-    "not naming output"
-)
-VECTORIZED_RESULT = bug(
-    "network2.py vectorized_result(j) indexes without a check: j=-1 silently returns the "
-    "vector for 9, j=10 raises a bare IndexError not naming j"
-)
-VALIDATION_SIZE_TYPE = bug(
-    "datasets/mnist.py _check_validation_size uses operator.index: True is accepted as 1 and "
-    "1.5 gives \"'float' object cannot be interpreted as an integer\", not naming "
-    "validation_size"
-)
-LOAD_ARRAYS_DTYPE = bug(
-    "datasets/mnist.py load_arrays calls np.dtype(dtype) unguarded: dtype='bogus' gives "
-    "\"data type 'bogus' not understood\", not naming dtype"
-)
 
 Case = tuple[str, Callable[[Ctx], Any], type[BaseException], str]
 
@@ -254,7 +195,6 @@ CASES = [
         lambda c: digitnet.Network([2, 2], output="linear"),
         ValueError,
         "output",
-        OUTPUT_NAMED_ACTIVATION,
     ),
     case("init unknown", lambda c: digitnet.Network([2, 2], init="zeros"), ValueError, "init"),
     # ---- network2.Network -------------------------------------------------------------------
@@ -277,14 +217,12 @@ CASES = [
         lambda c: network2.vectorized_result(-1),
         ValueError,
         "j",
-        VECTORIZED_RESULT,
     ),
     case(
         "n2 vectorized_result 10",
         lambda c: network2.vectorized_result(10),
         ValueError,
         "j",
-        VECTORIZED_RESULT,
     ),
     # ---- feedforward / predict --------------------------------------------------------------
     case(
@@ -373,7 +311,7 @@ CASES = [
         "evaluate NaN inputs",
         lambda c: net().evaluate((NAN_X, Y)),
         ValueError,
-        "inputs: .*non-finite",
+        "test_data: .*non-finite",
     ),
     case(
         "evaluate 3-d inputs",
@@ -401,28 +339,24 @@ CASES = [
         lambda c: net().total_cost((X, Y), lmbda=-1.0),
         ValueError,
         "lmbda",
-        TOTAL_COST_LMBDA,
     ),
     case(
         "total_cost NaN lmbda",
         lambda c: net().total_cost((X, Y), lmbda=float("nan")),
         ValueError,
         "lmbda",
-        TOTAL_COST_LMBDA,
     ),
     case(
         "total_cost string lmbda",
         lambda c: net().total_cost((X, Y), lmbda="x"),
         TypeError,
         "lmbda",
-        TOTAL_COST_LMBDA,
     ),
     case(
         "total_cost empty",
         lambda c: net().total_cost((np.zeros((0, 4)), np.zeros(0, int))),
         ValueError,
         "data",
-        TOTAL_COST_EMPTY,
     ),
     # ---- backprop ---------------------------------------------------------------------------
     case(
@@ -577,7 +511,6 @@ CASES = [
         lambda c: net().train_epoch((X, Y), 2, 1.0, order=[0] * 5),
         ValueError,
         "order",
-        ORDER_NOT_PERMUTATION,
     ),
     case(
         "train_epoch augment shape",
@@ -659,28 +592,24 @@ CASES = [
         with_augment(image_shape=(1, 2, 2)),
         ValueError,
         "image_shape",
-        AUGMENT_FIELDS,
     ),
     case(
         "SGD augment negative image_shape",
         with_augment(image_shape=(-2, -2)),
         ValueError,
         "image_shape",
-        AUGMENT_FIELDS,
     ),
     case(
         "SGD augment string image_shape",
         with_augment(image_shape="ab"),
         TypeError,
         "image_shape",
-        AUGMENT_FIELDS,
     ),
     case(
         "SGD augment string max_shift",
         with_augment(max_shift="a"),
         TypeError,
         "max_shift",
-        AUGMENT_FIELDS,
     ),
     # ---- SGD: schedule, early stopping, callback --------------------------------------------
     case(
@@ -715,39 +644,32 @@ CASES = [
         with_schedule(patience=1, min_factor=0),
         ValueError,
         "min_factor",
-        SCHEDULE_FIELDS,
     ),
     case(
         "SGD schedule min_factor NaN",
         with_schedule(patience=1, min_factor=float("nan")),
         ValueError,
         "min_factor",
-        SCHEDULE_FIELDS,
     ),
     case(
         "SGD schedule patience -1",
         with_schedule(patience=-1),
         ValueError,
         "patience",
-        SCHEDULE_FIELDS,
     ),
     case(
         "SGD schedule patience string",
         with_schedule(patience="x"),
         TypeError,
         "patience",
-        SCHEDULE_FIELDS,
     ),
     case(
         "SGD early_stopping patience -1",
         with_early_stopping(patience=-1),
         ValueError,
         "patience",
-        SCHEDULE_FIELDS,
     ),
-    case(
-        "SGD callback not callable", sgd(callback=5), TypeError, "callback", CALLBACK_CHECKED_LATE
-    ),
+    case("SGD callback not callable", sgd(callback=5), TypeError, "callback"),
     # ---- SGD: data --------------------------------------------------------------------------
     case(
         "SGD complex inputs",
@@ -802,7 +724,6 @@ CASES = [
         lambda c: net().SGD((X, np.array([0, 1, np.inf, 0, 1])), 1, 2, 1.0),
         TypeError,
         "training_data targets",
-        INF_LABELS_WARN,
     ),
     case(
         "SGD 0-d labels",
@@ -849,14 +770,12 @@ CASES = [
         sgd(test_data=(NAN_X, Y)),
         ValueError,
         "test_data",
-        MONITOR_DATA_CHECKED_LATE,
     ),
     case(
         "SGD evaluation_data NaN",
         sgd(evaluation_data=(NAN_X, Y), monitor_evaluation_accuracy=True),
         ValueError,
         "evaluation_data",
-        MONITOR_DATA_CHECKED_LATE,
     ),
     # ---- parameters -------------------------------------------------------------------------
     case(
@@ -994,7 +913,6 @@ CASES = [
         lambda c: mnist.load_arrays(c.data, dtype="bogus"),
         TypeError,
         "dtype",
-        LOAD_ARRAYS_DTYPE,
     ),
     case(
         "load_arrays validation_size -1",
@@ -1020,14 +938,12 @@ CASES = [
         lambda c: mnist.load_arrays(c.data, validation_size=1.5),
         TypeError,
         "validation_size",
-        VALIDATION_SIZE_TYPE,
     ),
     case(
         "load_arrays validation_size True",
         lambda c: mnist.load_arrays(c.data, validation_size=True),
         TypeError,
         "validation_size",
-        VALIDATION_SIZE_TYPE,
     ),
     case(
         "load_arrays path a file",
@@ -1251,22 +1167,15 @@ def test_cli_usage_error(
 
 
 HUGE = "99999999999999999999999"
-CLI_HUGE = bug(
-    "cli.py _sizes/_positive/_non_negative have no upper bound: a value that passes argparse "
-    "fails after the data is loaded, with a traceback (OverflowError 'int too big to convert' "
-    "or MemoryError) instead of a usage error naming the option"
-)
 
 
 @pytest.mark.parametrize(
     ("args", "option"),
     [
-        pytest.param(["--epochs", HUGE], "--epochs", marks=CLI_HUGE, id="epochs"),
-        pytest.param(["--batch-size", HUGE], "--batch-size", marks=CLI_HUGE, id="batch-size"),
-        pytest.param(["--sizes", f"784,{HUGE},10"], "--sizes", marks=CLI_HUGE, id="sizes"),
-        pytest.param(
-            ["--sizes", "784,100000000000,10"], "--sizes", marks=CLI_HUGE, id="sizes-1e11"
-        ),
+        pytest.param(["--epochs", HUGE], "--epochs", id="epochs"),
+        pytest.param(["--batch-size", HUGE], "--batch-size", id="batch-size"),
+        pytest.param(["--sizes", f"784,{HUGE},10"], "--sizes", id="sizes"),
+        pytest.param(["--sizes", "784,100000000000,10"], "--sizes", id="sizes-1e11"),
     ],
 )
 def test_cli_huge_values_are_usage_errors(
@@ -1278,19 +1187,11 @@ def test_cli_huge_values_are_usage_errors(
     assert option in capsys.readouterr().err
 
 
-CLI_COST_OUTPUT = bug(
-    "cli.py _train: --cost and --output are each valid but need not suit each other; "
-    "Network() then raises ValueError('cost: CrossEntropyCost does not suit a softmax output "
-    "layer'), after the data is loaded, and it escapes main() as a traceback instead of a usage "
-    "error naming the options"
-)
-
-
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["--cost", "CrossEntropyCost", "--output", "softmax"], marks=CLI_COST_OUTPUT),
-        pytest.param(["--cost", "LogLikelihoodCost", "--output", "sigmoid"], marks=CLI_COST_OUTPUT),
+        pytest.param(["--cost", "CrossEntropyCost", "--output", "softmax"]),
+        pytest.param(["--cost", "LogLikelihoodCost", "--output", "sigmoid"]),
     ],
     ids=["cross-entropy softmax", "log-likelihood sigmoid"],
 )
@@ -1305,18 +1206,11 @@ def test_cli_cost_that_does_not_suit_the_output_is_a_usage_error(
     assert "--output" in err
 
 
-CLI_UNWRITABLE = bug(
-    "cli.py _train writes --save / --save-history only after training: an unwritable path "
-    "(a missing directory) is found after all the epochs, and the OSError from "
-    "persistence.write_atomically escapes main() as a traceback"
-)
-
-
 @pytest.mark.parametrize(
     "option",
     [
-        pytest.param("--save", marks=CLI_UNWRITABLE),
-        pytest.param("--save-history", marks=CLI_UNWRITABLE),
+        pytest.param("--save"),
+        pytest.param("--save-history"),
     ],
 )
 def test_cli_unwritable_output_is_refused_before_training(
@@ -1334,13 +1228,6 @@ def test_cli_unwritable_output_is_refused_before_training(
     assert "Epoch" not in out, "the path was found unwritable only after training"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py _train calls mnist.load_arrays(args.data_dir) with the default "
-    "validation_size=10000: a data set in MNIST's format with at most 10,000 training images "
-    "makes _split_point raise ValueError, which is not a DigitnetError and escapes main() as a "
-    "traceback instead of 'digitnet: error: ...' and exit status 1",
-)
 def test_cli_small_data_set_is_one_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -1532,16 +1419,6 @@ def test_mnist_uint8_images_train_like_their_float_pixels() -> None:
     np.testing.assert_array_equal(a.predict(pixels), a.predict(pixels.astype(np.float64)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=MemoryError,
-    reason="rust/digitnet-core/src/training.rs Trainer::train_batches calls "
-    "ensure_capacity(net, batch_size) and rust/digitnet-py/src/training.rs run_epoch calls "
-    "net_and_trainer(batch_size): buffers are sized by mini_batch_size, not by "
-    "min(mini_batch_size, number of samples). network.py trains one batch of all the samples; "
-    "digitnet allocates for mini_batch_size rows (10**6 on 5 samples of 784: 7 GB and 23 s; "
-    "10**12: MemoryError)",
-)
 def test_mini_batch_larger_than_the_data_is_one_batch() -> None:
     a, b = mlp(), mlp()
     a.SGD((BASE[:5], LABELS[:5]), 1, 5, 0.5, verbose=False)
@@ -1557,12 +1434,11 @@ def test_empty_inputs_give_empty_outputs() -> None:
 
 
 def test_number_of_cases(capsys: pytest.CaptureFixture[str]) -> None:
-    xfails = sum(1 for c in CASES if any(m.name == "xfail" for m in c.marks))
     cli = len(CLI_CASES) + 4 + 2 + 2 + 1 + 5
     accepted = 2 * len(all_variants()) + 7 + 3 + 5
     with capsys.disabled():
         print(
-            f"\n{len(CASES)} bad-input cases for functions ({xfails} expose bugs), "
+            f"\n{len(CASES)} bad-input cases for functions, "
             f"{cli} for the command line, {accepted} accepted-input checks"
         )
     assert len(CASES) >= 200

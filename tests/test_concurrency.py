@@ -242,32 +242,12 @@ def test_one_network_from_two_threads_is_never_corrupted(tmp_path: Path) -> None
     assert all(np.all(np.isfinite(p)) for p in parameters(net))
 
 
-# The operations that already refuse with the clear message; the others are refused by PyO3's
-# own borrow check, whose message is "Already borrowed" or "Already mutably borrowed".
-CLEAR_TODAY = {"SGD", "train_epoch"}
-UNCLEAR_MESSAGE = pytest.mark.xfail(
-    strict=True,
-    reason="rust/digitnet-py/src/network.rs: the #[pymethods] taking &self or &mut self "
-    "(weights, biases, set_weights, set_biases, feedforward, predict, evaluate, backprop, "
-    "update_mini_batch, copy, initialize, reset_optimizer) are borrowed by PyO3 itself, which "
-    "raises RuntimeError('Already mutably borrowed' / 'Already borrowed'); only sgd and "
-    "train_epoch go through borrow()/borrow_mut() and its 'this Network is in use by another "
-    "thread' message. Expected: take slf: &Bound<Self> and borrow through those helpers",
-)
-
-
 def operation_names() -> list[str]:
     net = digitnet.Network([784, 2, 10], seed=0)
     return list(shared_operations(net, *data(50), Path()).keys())
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=() if name in CLEAR_TODAY else UNCLEAR_MESSAGE)
-        for name in operation_names()
-    ],
-)
+@pytest.mark.parametrize("name", operation_names())
 def test_a_refusal_says_the_network_is_in_use(name: str, tmp_path: Path) -> None:
     """While another thread trains the network, the call is refused with a message that says
     why (or, if it is safe, succeeds)."""

@@ -111,7 +111,8 @@ def label_array(name: str, value: Any, n_classes: int) -> IntArray:
     """Integer class labels in ``0..n_classes`` as int64."""
     array = np.asarray(value)
     if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
-        if np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0):
+        whole = np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array))
+        if whole and np.all(np.mod(array, 1) == 0):
             array = array.astype(np.int64)
         else:
             raise TypeError(f"{name}: expected integer class labels, got dtype {array.dtype}")

@@ -92,6 +92,8 @@ def _architecture(
             f"got {activation!r}"
         )
     last = cost_class.output if output is None else str(output)
+    if last not in ACTIVATIONS:
+        raise ValueError(f"output: unknown {last!r}; expected one of {', '.join(ACTIVATIONS)}")
     names = [*hidden, last]
     unknown = [a for a in names if a not in ACTIVATIONS]
     if unknown:
@@ -319,7 +321,10 @@ class NetworkAPI(ABC):
         """network2.py's ``total_cost``: the mean cost over ``data`` plus the L2 term
         ``½·(λ/len(data))·Σ‖w‖²`` (``y`` may be labels or one-hot vectors, whatever
         ``convert`` says)."""
+        lmbda = _convert.non_negative_real("lmbda", lmbda)
         x, labels = self._labelled("data", data)
+        if x.shape[0] == 0:
+            raise ValueError("data: is empty")
         return self._total_cost(x, _convert.one_hot(labels, self.sizes[-1]), lmbda)
 
     def _total_cost(self, x: FloatArray, targets: FloatArray, lmbda: float) -> float:
@@ -329,7 +334,10 @@ class NetworkAPI(ABC):
         return float(mean + 0.5 * (lmbda / x.shape[0]) * squares)
 
     def _labelled(self, name: str, data: Any) -> tuple[FloatArray, IntArray]:
-        return _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
+        x, labels = _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name}: contains a non-finite value (NaN or infinity)")
+        return x, labels
 
     def _evaluate(self, x: FloatArray, labels: IntArray) -> int:
         return int(np.count_nonzero(self._predict(x) == labels))
@@ -356,6 +364,8 @@ class NetworkAPI(ABC):
                 raise ValueError(
                     f"order: expected one index per sample ({x.shape[0]}), got {indices.shape[0]}"
                 )
+            if np.any(np.bincount(indices, minlength=x.shape[0]) != 1):
+                raise ValueError("order: must be a permutation of the sample indices")
         options = self._options(eta, lmbda, optimizer, dropout, augment)
         batch = _convert.positive_int("mini_batch_size", mini_batch_size)
         self._train_epoch(x, y, batch, options, indices, None)
@@ -423,6 +433,8 @@ class NetworkAPI(ABC):
             raise ValueError("schedule and early_stopping judge progress on evaluation_data")
         if schedule is not None and not isinstance(schedule, HalveOnPlateau):
             raise TypeError(f"schedule: expected a HalveOnPlateau, got {type(schedule).__name__}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
         if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
             raise TypeError(
                 f"early_stopping: expected an EarlyStopping, got {type(early_stopping).__name__}"

@@ -4,6 +4,8 @@ evaluate MODEL`` reports a saved model's accuracy."""
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import statistics
 import sys
 from collections.abc import Sequence
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from digitnet import persistence, plots
+from digitnet._network_api import _architecture
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
 from digitnet.commands import serve as serve_command
@@ -36,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args)
         return status
-    except DigitnetError as error:
+    except (DigitnetError, ValueError) as error:
+        # Library errors name the argument and the problem: one line, no traceback.
         print(f"digitnet: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -121,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stop after this many epochs without progress on the validation set and keep "
         "the best epoch's parameters",
     )  # fmt: skip
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, parser=train)
 
     evaluate = commands.add_parser(
         "evaluate", help="report a saved model's accuracy on the MNIST test set"
@@ -136,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> int:
+    _check_before_training(args)
     splits = mnist.load_arrays(args.data_dir, dtype=args.dtype)
     net = Network(
         args.sizes,
@@ -219,6 +224,21 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_before_training(args: argparse.Namespace) -> None:
+    """Usage errors that argparse cannot see alone, found before minutes of training."""
+    parser: argparse.ArgumentParser = args.parser
+    try:
+        _architecture(args.sizes, args.cost, args.activation, args.output)
+    except ValueError as error:
+        parser.error(f"--cost {args.cost} with --output {args.output}: {error}")
+    for option, path in (("--save", args.save), ("--save-history", args.save_history)):
+        if path is None:
+            continue
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir() or not os.access(folder, os.W_OK) or path.is_dir():
+            parser.error(f"{option}: cannot write {path} (no such writable directory)")
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     net = persistence.load(args.model)
     if net.sizes[0] != 784 or net.sizes[-1] != 10:
@@ -242,6 +262,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Bounds on what the command accepts: far beyond any useful run, and far below what would
+#: fail only after the data is loaded.
+MAX_LAYER = 1_000_000
+MAX_PARAMETERS = 1 << 31
+MAX_COUNT = 1_000_000_000
+
+
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
@@ -251,6 +278,10 @@ def _sizes(text: str) -> list[int]:
         ) from None
     if len(sizes) < 2 or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected at least 2 positive sizes, got {text!r}")
+    if max(sizes) > MAX_LAYER:
+        raise argparse.ArgumentTypeError(f"a layer may have at most {MAX_LAYER} neurons")
+    if sum(x * y for x, y in itertools.pairwise(sizes)) > MAX_PARAMETERS:
+        raise argparse.ArgumentTypeError(f"more than {MAX_PARAMETERS} weights; too many")
     if sizes[0] != 784 or sizes[-1] != 10:
         raise argparse.ArgumentTypeError(
             f"MNIST needs 784 inputs and 10 outputs, like 784,30,10; got {text!r}"
@@ -290,7 +321,10 @@ def _non_negative(text: str) -> int:
 
 
 def _seed(text: str) -> int:
-    value = _integer(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
     if not 0 <= value < 2**64:
         raise argparse.ArgumentTypeError(f"must be in [0, 2**64), got {text}")
     return value
@@ -298,9 +332,12 @@ def _seed(text: str) -> int:
 
 def _integer(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if abs(value) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT}, got {text}")
+    return value
 
 
 def _learning_rate(text: str) -> float:

@@ -9,6 +9,7 @@ training_cost, training_accuracy)``. Everything else is :class:`digitnet.Network
 
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any
 
@@ -90,6 +91,8 @@ def load(filename: str | os.PathLike[str]) -> Network:
 
 def vectorized_result(j: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     """A (10, 1) column with 1.0 at index ``j`` and zeros elsewhere (network2.py's helper)."""
+    if isinstance(j, bool) or not isinstance(j, numbers.Integral) or not 0 <= j < 10:
+        raise ValueError(f"j: must be a digit from 0 to 9, got {j!r}")
     e = np.zeros((10, 1))
     e[j] = 1.0
     return e

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from digitnet.network import Network
 MAX_FILE_BYTES = 1 << 30
 #: The largest number of parameters a loaded network may have.
 MAX_PARAMETERS = 1 << 27
+#: The most layers a loaded network may have: far more than any useful MLP, and a bound on the
+#: bookkeeping a hostile file can cause.
+MAX_LAYERS = 1000
 
 COSTS = ("QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost")
 
@@ -69,8 +73,18 @@ def load(filename: str | os.PathLike[str]) -> Network:
     """Reads a network saved by :func:`save` or by network2.py's ``Network.save``."""
     path = Path(filename)
     try:
-        with path.open("rb") as file:
-            raw = file.read(MAX_FILE_BYTES + 1)
+        # Opened without blocking, so that a named pipe cannot make us wait; only a regular file
+        # of a sane size is read, and no more of it than its size.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            status = os.fstat(file.fileno())
+            if not stat.S_ISREG(status.st_mode):
+                raise ModelFileError(f"{path}: not a regular file")
+            if status.st_size > MAX_FILE_BYTES:
+                raise ModelFileError(
+                    f"{path}: larger than {MAX_FILE_BYTES} bytes; not a digitnet model"
+                )
+            raw = file.read(status.st_size + 1)
     except OSError as error:
         raise ModelFileError(f"{path}: cannot read: {error.strerror or error}") from None
     if len(raw) > MAX_FILE_BYTES:
@@ -95,10 +109,18 @@ def _network(path: Path, data: Any) -> Network:
     cost = data.get("cost", "QuadraticCost")
     if cost not in COSTS:
         raise ModelFileError(f"{path}: cost must be one of {', '.join(COSTS)}, got {cost!r}")
+    claimed = data["sizes"]
+    if not isinstance(claimed, list) or len(claimed) > MAX_LAYERS:
+        raise ModelFileError(f"{path}: sizes must be a list of at most {MAX_LAYERS} layer sizes")
     try:
-        sizes = _convert.sizes(data["sizes"])
+        sizes = _convert.sizes(claimed)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: {error}") from None
+    for key in ("weights", "biases"):
+        if not isinstance(data[key], list) or len(data[key]) != len(sizes) - 1:
+            raise ModelFileError(
+                f"{path}: {key} must be a list of {len(sizes) - 1} matrices, one per layer"
+            )
     parameters = sum(y * (x + 1) for x, y in itertools.pairwise(sizes))
     if parameters > MAX_PARAMETERS:
         raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")

@@ -6,6 +6,7 @@ engine; these classes only describe what to do.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,25 @@ class Augment:
     max_rotation: float = 0.0
     image_shape: tuple[int, int] = (28, 28)
 
+    def __post_init__(self) -> None:
+        for name in ("max_shift", "max_rotation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+            if not (math.isfinite(float(value)) and float(value) >= 0):
+                raise ValueError(f"{name}: must be a non-negative finite number, got {value}")
+        shape = self.image_shape
+        if not isinstance(shape, tuple):
+            raise TypeError(f"image_shape: expected a (height, width) tuple, got {shape!r}")
+        if not (
+            isinstance(shape, tuple)
+            and len(shape) == 2
+            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise ValueError(
+                f"image_shape: expected (height, width), two positive integers, got {shape!r}"
+            )
+
     def _core(self) -> tuple[int, int, float, float]:
         height, width = self.image_shape
         return (height, width, float(self.max_shift), float(self.max_rotation))
@@ -85,6 +105,14 @@ class HalveOnPlateau:
     min_factor: float = 128.0
     _best: float = field(default=-math.inf, init=False, repr=False)
     _waited: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_patience(self.patience)
+        value = self.min_factor
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"min_factor: expected a number, got {type(value).__name__}")
+        if not (math.isfinite(float(value)) and float(value) > 1):
+            raise ValueError(f"min_factor: must be a finite number above 1, got {value}")
 
     def next_eta(self, eta: float, start: float, accuracy: float) -> float | None:
         """The learning rate for the next epoch, or ``None`` to stop training."""
@@ -106,3 +134,17 @@ class EarlyStopping:
 
     patience: int = 10
     restore_best: bool = True
+
+    def __post_init__(self) -> None:
+        _check_patience(self.patience)
+        if not isinstance(self.restore_best, bool):
+            raise TypeError(
+                f"restore_best: expected a bool, got {type(self.restore_best).__name__}"
+            )
+
+
+def _check_patience(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"patience: expected a positive integer, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"patience: must be a positive integer, got {value}")

@@ -452,7 +452,13 @@ def _rows(images: npt.NDArray[Any]) -> _FloatArray:
 
 def _check_validation_size(validation_size: int) -> int:
     """Check, before any loading, that ``validation_size`` is a non-negative integer."""
-    size = operator.index(validation_size)
+    if isinstance(validation_size, bool):
+        raise TypeError("validation_size: expected an integer, got bool")
+    try:
+        size = operator.index(validation_size)
+    except TypeError:
+        kind = type(validation_size).__name__
+        raise TypeError(f"validation_size: expected an integer, got {kind}") from None
     if size < 0:
         raise ValueError(f"validation_size must not be negative, got {size}")
     return size
@@ -526,9 +532,12 @@ def load_arrays(
     ``x`` is C-contiguous ``(n, 784)`` float64 or float32 in [0, 1], ``y`` ``(n,)`` int64;
     the validation split is the last ``validation_size`` official training images.
     """
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected float64 or float32, got {dtype!r}") from None
     if dt not in (np.dtype(np.float64), np.dtype(np.float32)):
-        raise ValueError(f"dtype must be float64 or float32, got {dt}")
+        raise ValueError(f"dtype: must be float64 or float32, got {dt}")
     validation_size = _check_validation_size(validation_size)
     (x_train, y_train), (x_test, y_test) = _load_uint8(path, download, floats=dt)
     k = _split_point(len(x_train), validation_size)

@@ -204,7 +204,9 @@ impl<F: Float> Trainer<F> {
         if batch_size == 0 {
             return Err(Error::invalid("mini_batch_size", "a positive integer", 0));
         }
-        self.ensure_capacity(net, batch_size)?;
+        // A mini-batch never holds more than the whole data set (network.py then trains one
+        // batch of everything), so the buffers need no more rows than that.
+        self.ensure_capacity(net, batch_size.min(order.len()).max(1))?;
         self.ensure_optimizer(net, options.optimizer)?;
         if options.dropout() {
             self.backprop.ensure_masks()?;

@@ -85,108 +85,132 @@ impl PyNetwork {
     }
 
     #[getter]
-    fn sizes(&self) -> Vec<usize> {
-        match &self.engine {
+    fn sizes(slf: &Bound<'_, Self>) -> PyResult<Vec<usize>> {
+        let this = borrow(slf)?;
+        Ok(match &this.engine {
             Engine::F64(m) => m.net.sizes().to_vec(),
             Engine::F32(m) => m.net.sizes().to_vec(),
-        }
+        })
     }
 
     /// Each non-input layer's activation, by name.
     #[getter]
-    fn activations(&self) -> Vec<&'static str> {
-        let activations = match &self.engine {
+    fn activations(slf: &Bound<'_, Self>) -> PyResult<Vec<&'static str>> {
+        let this = borrow(slf)?;
+        let activations = match &this.engine {
             Engine::F64(m) => m.net.activations(),
             Engine::F32(m) => m.net.activations(),
         };
-        activations.iter().map(|a| a.name()).collect()
+        Ok(activations.iter().map(|a| a.name()).collect())
     }
 
     /// The cost, by network2.py's class name.
     #[getter]
-    fn cost(&self) -> &'static str {
-        match &self.engine {
+    fn cost(slf: &Bound<'_, Self>) -> PyResult<&'static str> {
+        let this = borrow(slf)?;
+        Ok(match &this.engine {
             Engine::F64(m) => m.net.cost().name(),
             Engine::F32(m) => m.net.cost().name(),
-        }
+        })
     }
 
     /// "float64" or "float32".
     #[getter]
-    fn dtype(&self) -> &'static str {
-        self.engine.dtype()
+    fn dtype(slf: &Bound<'_, Self>) -> PyResult<&'static str> {
+        Ok(borrow(slf)?.engine.dtype())
     }
 
     /// An independent copy: the same parameters and the same random stream, so that it trains
     /// on exactly as the original would.
-    fn copy(&self) -> Self {
-        PyNetwork {
-            engine: self.engine.clone(),
-            rng: self.rng.clone(),
-        }
+    fn copy(slf: &Bound<'_, Self>) -> PyResult<Self> {
+        let this = borrow(slf)?;
+        Ok(PyNetwork {
+            engine: this.engine.clone(),
+            rng: this.rng.clone(),
+        })
     }
 
     /// Redraws every parameter from the network's random stream as `init` says, and forgets
     /// the optimizer's state.
-    fn initialize(&mut self, init: &str) -> PyResult<()> {
+    fn initialize(slf: &Bound<'_, Self>, init: &str) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
         let init = options::init(init)?;
         guard(|| {
-            match &mut self.engine {
-                Engine::F64(m) => m.reinitialize(init, &mut self.rng),
-                Engine::F32(m) => m.reinitialize(init, &mut self.rng),
+            match &mut this.engine {
+                Engine::F64(m) => m.reinitialize(init, &mut this.rng),
+                Engine::F32(m) => m.reinitialize(init, &mut this.rng),
             }
             Ok(())
         })
     }
 
     /// Copies of the weight matrices, `(sizes[l+1], sizes[l])` each.
-    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        dispatch!(self.engine.kind(), weights(py, &self.engine))
+    fn weights<'py>(slf: &Bound<'_, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let this = borrow(slf)?;
+        dispatch!(this.engine.kind(), weights(py, &this.engine))
     }
 
     /// Copies of the bias vectors, `(sizes[l+1],)` each.
-    fn biases<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        dispatch!(self.engine.kind(), biases(py, &self.engine))
+    fn biases<'py>(slf: &Bound<'_, Self>, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let this = borrow(slf)?;
+        dispatch!(this.engine.kind(), biases(py, &this.engine))
     }
 
     /// Replaces all weight matrices; nothing changes unless all are valid.
-    fn set_weights(&mut self, weights: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        dispatch!(self.engine.kind(), set_weights(&mut self.engine, &weights))
+    fn set_weights(slf: &Bound<'_, Self>, weights: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
+        dispatch!(this.engine.kind(), set_weights(&mut this.engine, &weights))
     }
 
     /// Replaces all bias vectors; nothing changes unless all are valid.
-    fn set_biases(&mut self, biases: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
-        dispatch!(self.engine.kind(), set_biases(&mut self.engine, &biases))
+    fn set_biases(slf: &Bound<'_, Self>, biases: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
+        dispatch!(this.engine.kind(), set_biases(&mut this.engine, &biases))
     }
 
     /// The outputs for the rows of `x`, `(n, n_in)` → `(n, n_out)`.
-    fn feedforward<'py>(&self, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        dispatch!(self.engine.kind(), feedforward(&self.engine, x))
+    fn feedforward<'py>(
+        slf: &Bound<'_, Self>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let this = borrow(slf)?;
+        dispatch!(this.engine.kind(), feedforward(&this.engine, x))
     }
 
     /// The predicted class (the most active output) for each row of `x`.
-    fn predict<'py>(&self, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        dispatch!(self.engine.kind(), predict(&self.engine, x))
+    fn predict<'py>(slf: &Bound<'_, Self>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let this = borrow(slf)?;
+        dispatch!(this.engine.kind(), predict(&this.engine, x))
     }
 
     /// The number of rows of `x` classified as their label.
-    fn evaluate(&self, x: &Bound<'_, PyAny>, labels: PyReadonlyArray1<'_, i64>) -> PyResult<usize> {
-        dispatch!(self.engine.kind(), evaluate(&self.engine, x, &labels))
+    fn evaluate(
+        slf: &Bound<'_, Self>,
+        x: &Bound<'_, PyAny>,
+        labels: PyReadonlyArray1<'_, i64>,
+    ) -> PyResult<usize> {
+        let this = borrow(slf)?;
+        dispatch!(this.engine.kind(), evaluate(&this.engine, x, &labels))
     }
 
     /// The gradient of the cost summed over the rows of `(x, y)`, as `(nabla_b, nabla_w)`;
     /// `masks` are dropout masks for the hidden layers (`0` or `1/keep` per unit and sample).
     #[pyo3(signature = (x, y, masks=None))]
     fn backprop<'py>(
-        &mut self,
+        slf: &Bound<'_, Self>,
         x: &Bound<'py, PyAny>,
         y: &Bound<'py, PyAny>,
         masks: Option<Vec<Bound<'py, PyAny>>>,
     ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
         let masks = masks.unwrap_or_default();
         dispatch!(
-            self.engine.kind(),
-            training::backprop(&mut self.engine, x, y, &masks)
+            this.engine.kind(),
+            training::backprop(&mut this.engine, x, y, &masks)
         )
     }
 
@@ -195,7 +219,7 @@ impl PyNetwork {
     #[pyo3(signature = (x, y, eta, lmbda=0.0, n=None, optimizer=None, masks=None))]
     #[allow(clippy::too_many_arguments)]
     fn update_mini_batch(
-        &mut self,
+        slf: &Bound<'_, Self>,
         x: &Bound<'_, PyAny>,
         y: &Bound<'_, PyAny>,
         eta: f64,
@@ -204,17 +228,21 @@ impl PyNetwork {
         optimizer: Option<(String, f64, f64, f64)>,
         masks: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
         let hyper = Hyper::new(eta, lmbda, optimizer, 0.0, None)?;
         let masks = masks.unwrap_or_default();
         dispatch!(
-            self.engine.kind(),
-            training::update_mini_batch(&mut self.engine, x, y, &hyper, n, &masks)
+            this.engine.kind(),
+            training::update_mini_batch(&mut this.engine, x, y, &hyper, n, &masks)
         )
     }
 
     /// Forgets the optimizer's state (velocities, moments).
-    fn reset_optimizer(&mut self) -> PyResult<()> {
-        guard(|| match &mut self.engine {
+    fn reset_optimizer(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
+        guard(|| match &mut this.engine {
             Engine::F64(m) => m.reset_optimizer(),
             Engine::F32(m) => m.reset_optimizer(),
         })

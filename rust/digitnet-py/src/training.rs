@@ -183,7 +183,8 @@ fn run_epoch<F: Precision>(
             let mut guard = borrow_mut(run.slf)?;
             let this = &mut *guard;
             let rng = &mut this.rng;
-            let (net, trainer) = F::model_mut(&mut this.engine)?.net_and_trainer(batch_size)?;
+            let rows = batch_size.min(order.len()).max(1);
+            let (net, trainer) = F::model_mut(&mut this.engine)?.net_and_trainer(rows)?;
             let result = py.detach(|| {
                 trainer.train_batches(
                     net,
