@@ -107,6 +107,14 @@ def float_array(name: str, value: Any, dtype: DTypeLike = np.float64) -> Any:
     return array.astype(dtype)
 
 
+def all_finite(array: Any) -> bool:
+    """Whether every value of a float array is finite, without a temporary array: NaN makes
+    the minimum NaN, and an infinity is the minimum or the maximum."""
+    if array.size == 0:
+        return True
+    return bool(np.isfinite(np.min(array)) and np.isfinite(np.max(array)))
+
+
 def label_array(name: str, value: Any, n_classes: int) -> IntArray:
     """Integer class labels in ``0..n_classes`` as int64."""
     array = np.asarray(value)

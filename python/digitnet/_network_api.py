@@ -335,7 +335,7 @@ class NetworkAPI(ABC):
 
     def _labelled(self, name: str, data: Any) -> tuple[FloatArray, IntArray]:
         x, labels = _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
-        if not np.all(np.isfinite(x)):
+        if not _convert.all_finite(x):
             raise ValueError(f"{name}: contains a non-finite value (NaN or infinity)")
         return x, labels
 

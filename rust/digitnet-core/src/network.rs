@@ -323,27 +323,31 @@ impl<F: Float> Network<F> {
         check_finite(what, x)
     }
 
-    /// Writes the outputs for the rows of `x` into `out`, a chunk of rows at a time.
+    /// Writes the outputs for the rows of `x` into `out`, a chunk of rows at a time (the input
+    /// is read where it is, never copied).
     fn forward_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
         for (rows, mut dest) in x
             .axis_chunks_iter(Axis(0), INFERENCE_CHUNK)
             .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
         {
-            let mut a = rows.to_owned();
+            let mut a: Option<Array2<F>> = None;
             for ((w, b), &activation) in
                 self.weights.iter().zip(&self.biases).zip(&self.activations)
             {
-                let mut z = Array2::zeros((a.nrows(), w.nrows()));
-                matmul(F::one(), &a.view(), &w.t(), F::zero(), &mut z.view_mut());
+                let input = a.as_ref().map_or(rows, |a| a.view());
+                let mut z = Array2::zeros((input.nrows(), w.nrows()));
+                matmul(F::one(), &input, &w.t(), F::zero(), &mut z.view_mut());
                 for mut row in z.rows_mut() {
                     row.zip_mut_with(b, |z, &b| *z = *z + b);
                     if let Some(values) = row.as_slice_mut() {
                         activation.apply_inference(values);
                     }
                 }
-                a = z;
+                a = Some(z);
             }
-            dest.assign(&a);
+            if let Some(a) = a {
+                dest.assign(&a);
+            }
         }
     }
 
