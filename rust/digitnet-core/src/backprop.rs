@@ -325,7 +325,12 @@ impl<F: Float> Backprop<F> {
                 F::zero(),
                 &mut previous,
             );
-            previous.zip_mut_with(&live(&self.slopes[l - 1], m), |d, &s| *d = *d * s);
+            let slopes = live(&self.slopes[l - 1], m);
+            if let (Some(d), Some(s)) = (previous.as_slice_mut(), slopes.to_slice()) {
+                for (d, &s) in d.iter_mut().zip(s) {
+                    *d = *d * s;
+                }
+            }
         }
     }
 
@@ -342,16 +347,25 @@ impl<F: Float> Backprop<F> {
             let bias = &net.biases()[l];
             let activation = net.activations()[l];
             let mut slope = live_mut(&mut self.slopes[l], m);
-            for (mut a_row, mut s_row) in a.rows_mut().into_iter().zip(slope.rows_mut()) {
-                a_row.zip_mut_with(bias, |z, &b| *z = *z + b);
-                if let (Some(a), Some(s)) = (a_row.as_slice_mut(), s_row.as_slice_mut()) {
-                    activation.apply(a, s);
+            let mask = (dropout && l + 1 < layers).then(|| live(&self.masks[l], m));
+            // The live rows of a row-major buffer are one contiguous block: plain slice loops,
+            // which the compiler vectorises, rather than ndarray's per-row iterators.
+            if let (Some(a), Some(slope), Some(bias)) =
+                (a.as_slice_mut(), slope.as_slice_mut(), bias.as_slice())
+            {
+                let n = bias.len();
+                for (a, slope) in a.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n)) {
+                    for (z, &b) in a.iter_mut().zip(bias) {
+                        *z = *z + b;
+                    }
+                    activation.apply(a, slope);
                 }
-            }
-            if dropout && l + 1 < layers {
-                let mask = live(&self.masks[l], m);
-                a.zip_mut_with(&mask, |a, &k| *a = *a * k);
-                slope.zip_mut_with(&mask, |s, &k| *s = *s * k);
+                if let Some(mask) = mask.as_ref().and_then(|m| m.to_slice()) {
+                    for ((a, s), &k) in a.iter_mut().zip(slope.iter_mut()).zip(mask) {
+                        *a = *a * k;
+                        *s = *s * k;
+                    }
+                }
             }
         }
     }
@@ -365,8 +379,12 @@ fn max_abs<F: Float>(a: &ArrayView2<'_, F>) -> f64 {
 /// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.
 fn sum_rows<F: Float>(delta: &ArrayView2<'_, F>, out: &mut Array1<F>) {
     out.fill(F::zero());
-    for row in delta.rows() {
-        out.zip_mut_with(&row, |s, &d| *s = *s + d);
+    if let (Some(delta), Some(out)) = (delta.to_slice(), out.as_slice_mut()) {
+        for row in delta.chunks_exact(out.len()) {
+            for (s, &d) in out.iter_mut().zip(row) {
+                *s = *s + d;
+            }
+        }
     }
 }
 

@@ -337,10 +337,12 @@ impl<F: Float> Network<F> {
                 let input = a.as_ref().map_or(rows, |a| a.view());
                 let mut z = Array2::zeros((input.nrows(), w.nrows()));
                 matmul(F::one(), &input, &w.t(), F::zero(), &mut z.view_mut());
-                for mut row in z.rows_mut() {
-                    row.zip_mut_with(b, |z, &b| *z = *z + b);
-                    if let Some(values) = row.as_slice_mut() {
-                        activation.apply_inference(values);
+                if let (Some(z), Some(b)) = (z.as_slice_mut(), b.as_slice()) {
+                    for row in z.chunks_exact_mut(b.len()) {
+                        for (z, &b) in row.iter_mut().zip(b) {
+                            *z = *z + b;
+                        }
+                        activation.apply_inference(row);
                     }
                 }
                 a = Some(z);

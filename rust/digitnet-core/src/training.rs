@@ -274,6 +274,7 @@ impl<F: Float> Trainer<F> {
                     let (dy, dx, degrees) = augment.draw(rng);
                     transform_image(src, out, augment.shape, dy, dx, degrees);
                 }
+                (None, Some(src), Some(out)) => out.copy_from_slice(src),
                 _ => dest.assign(&source),
             }
             self.batch_y.row_mut(row).assign(&data.targets().row(i));
