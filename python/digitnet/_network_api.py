@@ -128,6 +128,8 @@ class NetworkAPI(ABC):
     cost: costs.Cost = costs.QuadraticCost
     #: Each non-input layer's activation.
     activations: list[str]
+    #: Whether ``SGD`` prints network2.py's lines even when nothing is monitored.
+    _network2_output: bool = False
 
     # ---- the primitives: batches are rows, biases are 1-D -------------------------------------
 
@@ -530,7 +532,7 @@ class _Monitor:
         self.net, self.x, self.y, self.lmbda = net, x, y, lmbda
         self.test, self.evaluation, self.verbose = test, evaluation, verbose
         self.flags = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
-        self.network2_style = any(self.flags) or evaluation is not None
+        self.network2_style = net._network2_output or any(self.flags) or evaluation is not None
         self.labels = y.argmax(axis=1) if training_accuracy else None
 
     def after_epoch(self, epoch: int, seconds: float, eta: float) -> EpochResult:
@@ -565,7 +567,7 @@ class _Monitor:
             else:
                 print(f"Epoch {r.epoch} complete", flush=True)
             return
-        print(f"Epoch {r.epoch} training complete", flush=True)
+        print(f"Epoch {r.epoch} training complete", flush=True)  # network2.py's lines
         if r.training_cost is not None:
             print(f"Cost on training data: {r.training_cost}")
         if r.training_correct is not None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from digitnet import persistence, plots
+from digitnet import persistence, plots, recipes
 from digitnet._network_api import _architecture
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
@@ -24,6 +24,7 @@ from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
 from digitnet.history import EpochResult
 from digitnet.network import Network
+from digitnet.recipes import RECIPES
 from digitnet.training import Augment, EarlyStopping, HalveOnPlateau
 
 #: The default seed: one whose N(0, 1) start trains to the book's accuracy (a rare seed leaves
@@ -80,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="show a progress bar during each epoch (default: when stderr is a terminal)",
+    )
+    train.add_argument(
+        "--recipe",
+        choices=sorted(RECIPES),
+        default=None,
+        help="train a measured recipe instead (see digitnet.recipes; only --seed, --data-dir "
+        "and --save apply): network2-ch3 (the book's chapter 3, ~98%%), best-mlp (~99%%)",
     )
     beyond = train.add_argument_group(
         "beyond chapter 1", "network2.py's options and more (defaults: the chapter 1 network)"
@@ -141,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> int:
     _check_before_training(args)
+    if args.recipe is not None:
+        return _train_recipe(args)
     splits = mnist.load_arrays(args.data_dir, dtype=args.dtype)
     net = Network(
         args.sizes,
@@ -221,6 +231,17 @@ def _train(args: argparse.Namespace) -> int:
     if args.save_history and history is not None:
         plots.save_history(history, args.save_history)
         print(f"Saved the history to {args.save_history}")
+    return 0
+
+
+def _train_recipe(args: argparse.Namespace) -> int:
+    recipe = RECIPES[args.recipe]
+    print(f"Recipe {args.recipe}: {recipe.description}", flush=True)
+    splits = mnist.load_arrays(args.data_dir, dtype=recipe.dtype)
+    net, _ = recipes.run(args.recipe, splits, seed=args.seed, verbose=True)
+    if args.save:
+        persistence.save(net, args.save)
+        print(f"Saved to {args.save}")
     return 0
 
 

@@ -34,6 +34,8 @@ __all__ = [
 class Network(_network.Network):
     """network2.py's ``Network``: cross-entropy cost and scaled initialisation by default."""
 
+    _network2_output = True
+
     def __init__(
         self, sizes: Any, cost: Any = CrossEntropyCost, seed: int | None = None, **options: Any
     ) -> None:

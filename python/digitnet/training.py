@@ -17,6 +17,9 @@ class Momentum:
 
     mu: float = 0.9
 
+    def __post_init__(self) -> None:
+        _check_unit("mu", self.mu)
+
     def _core(self) -> tuple[str, float, float, float]:
         return ("momentum", self.mu, 0.0, 0.0)
 
@@ -26,6 +29,9 @@ class Nesterov:
     """Nesterov's accelerated gradient: ``v ← μv − ηg``, ``w ← w + μv − ηg``."""
 
     mu: float = 0.9
+
+    def __post_init__(self) -> None:
+        _check_unit("mu", self.mu)
 
     def _core(self) -> tuple[str, float, float, float]:
         return ("nesterov", self.mu, 0.0, 0.0)
@@ -39,8 +45,24 @@ class Adam:
     beta2: float = 0.999
     epsilon: float = 1e-8
 
+    def __post_init__(self) -> None:
+        _check_unit("beta1", self.beta1)
+        _check_unit("beta2", self.beta2)
+        if isinstance(self.epsilon, bool) or not isinstance(self.epsilon, numbers.Real):
+            raise TypeError(f"epsilon: expected a number, got {type(self.epsilon).__name__}")
+        if not (math.isfinite(float(self.epsilon)) and float(self.epsilon) > 0):
+            raise ValueError(f"epsilon: must be a positive finite number, got {self.epsilon}")
+
     def _core(self) -> tuple[str, float, float, float]:
         return ("adam", self.beta1, self.beta2, self.epsilon)
+
+
+def _check_unit(name: str, value: Any) -> None:
+    """A hyperparameter in [0, 1), as momentum and Adam's decay rates must be."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
+    if not 0 <= float(value) < 1:
+        raise ValueError(f"{name}: must be in [0, 1), got {value}")
 
 
 Optimizer = Momentum | Nesterov | Adam
@@ -99,7 +121,10 @@ class Augment:
 class HalveOnPlateau:
     """The book's learning-rate schedule: halve η each time the accuracy on the evaluation
     data has not improved for ``patience`` epochs, and stop once η has fallen to
-    ``1/min_factor`` of its start (128 in the book)."""
+    ``1/min_factor`` of its start (128 in the book).
+
+    It remembers the best accuracy so far, so that passing the same instance to a second
+    ``SGD`` call continues the schedule; use a new instance for a new run."""
 
     patience: int = 10
     min_factor: float = 128.0
