@@ -1,16 +1,29 @@
 """Types of the compiled extension ``digitnet._core`` (built from ``rust/digitnet-py``)."""
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "DivergedError",
+    "InternalError",
+    "Network",
+    "__version__",
+    "_panic_for_tests",
+    "get_num_threads",
+    "set_num_threads",
+    "sigmoid",
+    "sigmoid_prime",
+    "transform_image",
+]
+
 __version__: str
 
-FloatArray = NDArray[np.floating[Any]]
-OptimizerSpec = tuple[str, float, float, float]
-AugmentSpec = tuple[int, int, float, float]
+_FloatArray = NDArray[np.floating[Any]]
+_OptimizerSpec = tuple[str, float, float, float]
+_AugmentSpec = tuple[int, int, float, float]
 
 class DivergedError(ArithmeticError):
     """Training produced parameters that are not finite; the network kept its last finite ones."""
@@ -20,18 +33,19 @@ class InternalError(RuntimeError):
 
 def _panic_for_tests(message: str) -> None: ...
 
+@final
 class Network:
     """The Rust engine's network; ``digitnet.Network`` wraps it with the network.py API."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         sizes: Sequence[int],
         seed: int,
         dtype: str = "float64",
         activations: Sequence[str] | None = None,
         cost: str = "QuadraticCost",
         init: str = "large",
-    ) -> None: ...
+    ) -> Network: ...
     @property
     def sizes(self) -> list[int]: ...
     @property
@@ -42,52 +56,52 @@ class Network:
     def dtype(self) -> str: ...
     def copy(self) -> Network: ...
     def initialize(self, init: str) -> None: ...
-    def weights(self) -> list[FloatArray]: ...
-    def biases(self) -> list[FloatArray]: ...
-    def set_weights(self, weights: Sequence[FloatArray]) -> None: ...
-    def set_biases(self, biases: Sequence[FloatArray]) -> None: ...
-    def feedforward(self, x: FloatArray) -> FloatArray: ...
-    def predict(self, x: FloatArray) -> NDArray[np.int64]: ...
-    def evaluate(self, x: FloatArray, labels: NDArray[np.int64]) -> int: ...
+    def weights(self) -> list[_FloatArray]: ...
+    def biases(self) -> list[_FloatArray]: ...
+    def set_weights(self, weights: Sequence[_FloatArray]) -> None: ...
+    def set_biases(self, biases: Sequence[_FloatArray]) -> None: ...
+    def feedforward(self, x: _FloatArray) -> _FloatArray: ...
+    def predict(self, x: _FloatArray) -> NDArray[np.int64]: ...
+    def evaluate(self, x: _FloatArray, labels: NDArray[np.int64]) -> int: ...
     def backprop(
-        self, x: FloatArray, y: FloatArray, masks: Sequence[FloatArray] | None = None
-    ) -> tuple[list[FloatArray], list[FloatArray]]: ...
+        self, x: _FloatArray, y: _FloatArray, masks: Sequence[_FloatArray] | None = None
+    ) -> tuple[list[_FloatArray], list[_FloatArray]]: ...
     def update_mini_batch(
         self,
-        x: FloatArray,
-        y: FloatArray,
+        x: _FloatArray,
+        y: _FloatArray,
         eta: float,
         lmbda: float = 0.0,
         n: int | None = None,
-        optimizer: OptimizerSpec | None = None,
-        masks: Sequence[FloatArray] | None = None,
+        optimizer: _OptimizerSpec | None = None,
+        masks: Sequence[_FloatArray] | None = None,
     ) -> None: ...
     def reset_optimizer(self) -> None: ...
     def sgd(
         self,
-        x: FloatArray,
-        y: FloatArray,
+        x: _FloatArray,
+        y: _FloatArray,
         epochs: int,
         mini_batch_size: int,
         eta: float,
         lmbda: float = 0.0,
-        optimizer: OptimizerSpec | None = None,
+        optimizer: _OptimizerSpec | None = None,
         dropout: float = 0.0,
-        augment: AugmentSpec | None = None,
+        augment: _AugmentSpec | None = None,
         on_progress: Callable[[int, int], Any] | None = None,
         on_epoch: Callable[[int], bool | float | None] | None = None,
     ) -> int: ...
     def train_epoch(
         self,
-        x: FloatArray,
-        y: FloatArray,
+        x: _FloatArray,
+        y: _FloatArray,
         mini_batch_size: int,
         eta: float,
         order: NDArray[np.int64] | None = None,
         lmbda: float = 0.0,
-        optimizer: OptimizerSpec | None = None,
+        optimizer: _OptimizerSpec | None = None,
         dropout: float = 0.0,
-        augment: AugmentSpec | None = None,
+        augment: _AugmentSpec | None = None,
         on_progress: Callable[[int, int], Any] | None = None,
     ) -> None: ...
 
