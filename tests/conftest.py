@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +45,16 @@ def mnist_dir() -> Path:
     if not value:
         pytest.skip("DIGITNET_DATA is not set")
     return Path(value)
+
+
+def interrupt_after(seconds: float) -> list[float]:
+    """Sends SIGINT to this process after ``seconds``; returns a list receiving the send time."""
+    sent: list[float] = []
+
+    def fire() -> None:
+        time.sleep(seconds)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=fire, daemon=True).start()
+    return sent

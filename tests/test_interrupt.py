@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import threading
 import time
 
 import numpy as np
 import pytest
+from conftest import interrupt_after
 
 import digitnet
 
 # A hang detector, not a speed claim: the binding checks for signals every 50 ms, so anything
 # near this bound means the check is broken, not that the machine is slow.
 PROMPT = 2.0
-
-
-def interrupt_after(seconds: float) -> list[float]:
-    """Sends SIGINT to this process after ``seconds``; returns a list receiving the send time."""
-    sent: list[float] = []
-
-    def fire() -> None:
-        time.sleep(seconds)
-        sent.append(time.perf_counter())
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=fire, daemon=True).start()
-    return sent
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")

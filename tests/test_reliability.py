@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import interrupt_after
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -49,19 +50,6 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIG
 #: A hang detector: the binding checks for signals between slices of at most ~50 ms of work.
 PROMPT = 2.0
 MB = 1 << 20
-
-
-def interrupt_after(seconds: float) -> list[float]:
-    """Sends SIGINT to this process after ``seconds``; returns a list receiving the send time."""
-    sent: list[float] = []
-
-    def fire() -> None:
-        time.sleep(seconds)
-        sent.append(time.perf_counter())
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=fire, daemon=True).start()
-    return sent
 
 
 def status_bytes(key: str) -> int:
