@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import select
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -58,3 +61,21 @@ def interrupt_after(seconds: float) -> list[float]:
 
     threading.Thread(target=fire, daemon=True).start()
     return sent
+
+
+def read_url(process: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The URL a ``digitnet serve`` process prints once it listens."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.1)
+        if ready:
+            line = process.stdout.readline()
+            found = re.search(r"http://\S+/", line)
+            if found:
+                return found.group(0)
+            if not line:
+                break
+    process.kill()
+    _, err = process.communicate()
+    raise AssertionError(f"the server did not start: {err}")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import re
-import select
 import shutil
 import signal
 import subprocess
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import read_url
 
 import digitnet
 
@@ -91,7 +90,7 @@ def server(model: Path) -> Iterator[str]:
         text=True,
     )
     try:
-        yield _read_url(process)
+        yield read_url(process)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -104,23 +103,6 @@ def server(model: Path) -> Iterator[str]:
     assert process.returncode == 0, err
     assert "Stopped." in out
     assert "Traceback" not in err
-
-
-def _read_url(process: subprocess.Popen[str], timeout: float = 30) -> str:
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if ready:
-            line = process.stdout.readline()
-            found = re.search(r"http://\S+/", line)
-            if found:
-                return found.group(0)
-            if not line:
-                break
-    process.kill()
-    _, err = process.communicate()
-    raise AssertionError(f"the server did not start: {err}")
 
 
 @pytest.fixture(scope="module")

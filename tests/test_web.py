@@ -10,13 +10,11 @@ import http.client
 import io
 import json
 import re
-import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zlib
@@ -26,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import read_url
 
 import digitnet
 
@@ -307,24 +306,6 @@ def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
         yield read_url(process), process
     finally:
         stop(process)
-
-
-def read_url(process: subprocess.Popen[str], timeout: float = 30) -> str:
-    """The URL the server prints once it listens."""
-    assert process.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if ready:
-            line = process.stdout.readline()
-            found = re.search(r"http://\S+/", line)
-            if found:
-                return found.group(0)
-            if not line:
-                break
-    process.kill()
-    _, err = process.communicate()
-    raise AssertionError(f"the server did not start: {err}")
 
 
 def stop(process: subprocess.Popen[str]) -> tuple[str, str]:
