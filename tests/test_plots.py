@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -367,3 +368,11 @@ def test_plot_command_refuses_a_model_not_for_the_data(mnist_dir: Path, tmp_path
     digitnet.Network([784, 10, 5], seed=0).save(tmp_path / "five.json")
     with pytest.raises(digitnet.DigitnetError, match="does not fit the test images"):
         run_plot(str(tmp_path / "five.json"), "--data-dir", str(mnist_dir), "--out", str(tmp_path))
+
+
+def test_load_history_reads_only_regular_files(tmp_path: Path) -> None:
+    """A named pipe is refused at once rather than waited on (read as the model loader reads)."""
+    fifo = tmp_path / "history.json"
+    os.mkfifo(fifo)
+    with pytest.raises(plots.HistoryFileError, match="not a regular file"):
+        plots.load_history(fifo)

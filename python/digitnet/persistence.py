@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from digitnet import _convert
-from digitnet.errors import ModelFileError
+from digitnet.errors import DigitnetError, ModelFileError
 from digitnet.network import Network
 
 #: The largest model file read: far above any MLP on MNIST, and a bound on what a hostile file
@@ -72,28 +72,31 @@ def write_atomically(path: Path, content: bytes) -> None:
 def load(filename: str | os.PathLike[str]) -> Network:
     """Reads a network saved by :func:`save` or by network2.py's ``Network.save``."""
     path = Path(filename)
+    return _network(path, read_json(path, MAX_FILE_BYTES, ModelFileError, "digitnet model"))
+
+
+def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> Any:
+    """The JSON value in the file ``path``, read as data only: a regular file of at most
+    ``limit`` bytes (no FIFO to wait on, no device to drain), no more of it than its size, and
+    no NaN or Infinity tokens. Any failure is ``error``, naming the file."""
     try:
-        # Opened without blocking, so that a named pipe cannot make us wait; only a regular file
-        # of a sane size is read, and no more of it than its size.
+        # Opened without blocking, so that a named pipe cannot make us wait.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as file:
             status = os.fstat(file.fileno())
             if not stat.S_ISREG(status.st_mode):
-                raise ModelFileError(f"{path}: not a regular file")
-            if status.st_size > MAX_FILE_BYTES:
-                raise ModelFileError(
-                    f"{path}: larger than {MAX_FILE_BYTES} bytes; not a digitnet model"
-                )
+                raise error(f"{path}: not a regular file")
+            if status.st_size > limit:
+                raise error(f"{path}: larger than {limit} bytes; not a {what}")
             raw = file.read(status.st_size + 1)
-    except OSError as error:
-        raise ModelFileError(f"{path}: cannot read: {error.strerror or error}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ModelFileError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a digitnet model")
+    except OSError as failure:
+        raise error(f"{path}: cannot read: {failure.strerror or failure}") from None
+    if len(raw) > limit:
+        raise error(f"{path}: larger than {limit} bytes; not a {what}")
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:
-        raise ModelFileError(f"{path}: not valid JSON ({error})") from None
-    return _network(path, data)
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as failure:
+        raise error(f"{path}: not valid JSON ({failure})") from None
 
 
 def _reject_constant(name: str) -> float:

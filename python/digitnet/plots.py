@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from digitnet.errors import DigitnetError
 from digitnet.history import EpochResult, History
-from digitnet.persistence import write_atomically
+from digitnet.persistence import read_json, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -281,17 +281,7 @@ def load_history(path: str | os.PathLike[str]) -> History:
     """Reads a history written by :func:`save_history`; a malformed file is a
     :class:`HistoryFileError`."""
     file = Path(path)
-    try:
-        with file.open("rb") as stream:
-            raw = stream.read(MAX_HISTORY_BYTES + 1)
-    except OSError as error:
-        raise HistoryFileError(f"{file}: cannot read: {error.strerror or error}") from None
-    if len(raw) > MAX_HISTORY_BYTES:
-        raise HistoryFileError(f"{file}: larger than {MAX_HISTORY_BYTES} bytes; not a history")
-    try:
-        data = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:
-        raise HistoryFileError(f"{file}: not valid JSON ({error})") from None
+    data = read_json(file, MAX_HISTORY_BYTES, HistoryFileError, "history")
     if not isinstance(data, list):
         raise HistoryFileError(f"{file}: expected a JSON list of epochs, got {_json_type(data)}")
     history = History()
@@ -333,7 +323,3 @@ def _count(where: str, key: str, value: Any) -> int:
 def _json_type(value: Any) -> str:
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
     return names.get(type(value), "null" if value is None else "a number")
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name}")
