@@ -9,6 +9,7 @@ NumPy; ``digitnet.datasets.mnist`` loads MNIST.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from digitnet import _convert, _core, network2, reference
@@ -25,14 +26,47 @@ InternalError = _core.InternalError
 
 
 def get_num_threads() -> int:
-    """The number of threads inference (``feedforward``, ``predict``, ``evaluate``) uses:
-    one per CPU unless set. Training uses one thread."""
+    """The number of threads training and inference use: by default one per CPU this process
+    may run on (its affinity mask). Results are the same for any number."""
     return _core.get_num_threads()
 
 
 def set_num_threads(threads: int) -> None:
-    """Sets the number of threads inference uses; ``DIGITNET_NUM_THREADS`` sets it at import."""
+    """Sets the number of threads training and inference use; ``DIGITNET_NUM_THREADS`` sets it
+    at import."""
     _core.set_num_threads(_convert.positive_int("threads", threads))
+
+
+def available_kernels() -> list[str]:
+    """The engine's kernel paths this CPU can run, narrowest first, then ``"auto"``
+    (for example ``["scalar", "avx2", "avx512", "auto"]``). Every path gives the same bits."""
+    return _core.available_kernels()
+
+
+def get_kernel() -> str:
+    """The kernel path in use (``"avx512"``, ``"avx2"`` or ``"scalar"``)."""
+    return _core.get_kernel()
+
+
+def set_kernel(name: str) -> None:
+    """Forces a kernel path (for tests and bug reports), or ``"auto"`` for the widest this CPU
+    has; ``DIGITNET_KERNEL`` sets it at import. A path this CPU lacks is a ``ValueError`` naming
+    the ones it has."""
+    if not isinstance(name, str):
+        raise TypeError(f"kernel: must be a string, got {type(name).__name__}")
+    _core.set_kernel(name)
+
+
+def _kernel_from_environment() -> None:
+    value = os.environ.get("DIGITNET_KERNEL", "").strip()
+    if value:
+        try:
+            set_kernel(value)
+        except ValueError as error:
+            # A bad variable must not break ``import digitnet``: say so and run on auto.
+            warnings.warn(
+                f"DIGITNET_KERNEL ignored, using auto: {error}", RuntimeWarning, stacklevel=2
+            )
 
 
 def _threads_from_environment() -> None:
@@ -44,6 +78,7 @@ def _threads_from_environment() -> None:
 
 
 _threads_from_environment()
+_kernel_from_environment()
 
 __all__ = [
     "Adam",
@@ -64,10 +99,13 @@ __all__ = [
     "Network",
     "QuadraticCost",
     "__version__",
+    "available_kernels",
+    "get_kernel",
     "get_num_threads",
     "load",
     "network2",
     "reference",
+    "set_kernel",
     "set_num_threads",
     "sigmoid",
     "sigmoid_prime",

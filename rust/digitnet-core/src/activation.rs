@@ -5,9 +5,9 @@ use crate::Float;
 #[inline]
 pub fn sigmoid<F: Float>(z: F) -> F {
     if z >= F::zero() {
-        F::one() / (F::one() + (-z).exp())
+        F::one() / (F::one() + (-z).exp_fixed())
     } else {
-        let e = z.exp();
+        let e = z.exp_fixed();
         e / (F::one() + e)
     }
 }
@@ -27,7 +27,7 @@ pub fn sigmoid_prime<F: Float>(z: F) -> F {
 /// [`sigmoid`] and [`sigmoid_prime`] at half the cost, for the training loop.
 #[inline]
 pub(crate) fn sigmoid_and_slope<F: Float>(z: F) -> (F, F) {
-    let e = (-z.abs()).exp();
+    let e = (-z.abs()).exp_fixed();
     let big = F::one() / (F::one() + e);
     let small = e * big;
     let slope = big * small;
@@ -43,7 +43,7 @@ pub(crate) fn sigmoid_and_slope<F: Float>(z: F) -> (F, F) {
 #[inline]
 pub(crate) fn tanh_and_slope<F: Float>(z: F) -> (F, F) {
     let two = F::one() + F::one();
-    let e = (-two * z.abs()).exp();
+    let e = (-two * z.abs()).exp_fixed();
     let inv = F::one() / (F::one() + e);
     let t = (F::one() - e) * inv;
     let slope = two * two * e * inv * inv;
@@ -125,7 +125,7 @@ fn softmax<F: Float>(z: &mut [F]) {
     let max = z.iter().copied().fold(F::neg_infinity(), F::max);
     let mut total = F::zero();
     for z in z.iter_mut() {
-        *z = (*z - max).exp();
+        *z = (*z - max).exp_fixed();
         total = total + *z;
     }
     z.iter_mut().for_each(|a| *a = *a / total);

@@ -66,7 +66,9 @@ pub fn transform_image<F: Float>(
     degrees: f64,
 ) {
     debug_assert!(src.len() == h * w && out.len() == h * w);
-    let (sin, cos) = degrees.to_radians().sin_cos();
+    // libm's sin and cos (pure Rust), not the system's: the same bits on every machine.
+    let radians = degrees.to_radians();
+    let (sin, cos) = (libm::sin(radians), libm::cos(radians));
     let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
     let pixel = |r: isize, c: isize| -> f64 {
         if r < 0 || c < 0 || r as usize >= h || c as usize >= w {

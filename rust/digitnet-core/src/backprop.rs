@@ -1,8 +1,9 @@
-use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2};
+use ndarray::{s, Array1, Array2, ArrayView2};
 
 use crate::alloc::{try_zeros1, try_zeros2};
-use crate::matmul::matmul;
+use crate::kernels::{self, Finish, OuterSums, Rows};
 use crate::optimizer::OptimizerState;
+use crate::parallel::{for_each_part, part_range, SharedMut};
 use crate::{Float, Network, Optimizer, Result};
 
 /// The gradient of the cost, summed over the samples of a mini-batch, in the shapes of the
@@ -99,56 +100,57 @@ impl<F: Float> Backprop<F> {
     }
 
     /// Stores in `self.gradients` the gradients summed over the rows of `x` (inputs) and `y`
-    /// (targets), which the caller has checked: `x` is `(m, n_in)`, `y` is `(m, n_out)`,
-    /// `0 < m <= capacity`. With `dropout`, the hidden layers use `self.masks`.
+    /// (targets), which the caller has checked: `x` has rows of `n_in` values, `y` is
+    /// `(m, n_out)`, `0 < m <= capacity`. With `dropout`, the hidden layers use `self.masks`.
     pub(crate) fn compute(
         &mut self,
         net: &Network<F>,
-        x: ArrayView2<'_, F>,
+        x: Rows<'_, F>,
         y: ArrayView2<'_, F>,
         dropout: bool,
+        threads: usize,
     ) {
-        let m = x.nrows();
-        self.errors(net, x, y, dropout);
+        let m = x.len();
+        self.errors(net, x, y, dropout, threads);
         for l in 0..self.deltas.len() {
             let input = if l == 0 {
                 x
             } else {
-                live(&self.activations[l - 1], m)
+                live_rows(&self.activations[l - 1], m)
             };
-            let delta = live(&self.deltas[l], m);
-            let nabla_w = &mut self.gradients.weights[l];
-            matmul(
-                F::one(),
-                &delta.t(),
-                &input,
-                F::zero(),
-                &mut nabla_w.view_mut(),
+            let nabla_w = contiguous_mut(&mut self.gradients.weights[l]);
+            weight_products(
+                &self.deltas[l],
+                input,
+                nabla_w,
+                Finish::Scale(F::one()),
+                threads,
             );
-            sum_rows(&delta, &mut self.gradients.biases[l]);
+            sum_rows(&live(&self.deltas[l], m), &mut self.gradients.biases[l]);
         }
     }
 
     /// One step of gradient descent on the rows of `(x, y)` (checked as for
     /// [`Backprop::compute`]). Nothing changes unless every new parameter is finite.
     ///
-    /// Plain SGD adds each layer's step into its weights inside the matrix multiply that
-    /// computes the gradient (network2.py's update; see `descend_sgd`). Other optimizers
-    /// compute the mean gradient, then check and apply their update.
+    /// Plain SGD adds each layer's step into its weights inside the product that computes the
+    /// gradient (network2.py's update; see `descend_sgd`). Other optimizers compute the mean
+    /// gradient, then check and apply their update.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn descend(
         &mut self,
         net: &mut Network<F>,
-        x: ArrayView2<'_, F>,
+        x: Rows<'_, F>,
         y: ArrayView2<'_, F>,
         x_max: f64,
         step: Step,
         dropout: bool,
         state: &mut OptimizerState<F>,
         bounds: &mut [f64],
+        threads: usize,
     ) -> std::result::Result<(), NonFiniteStep> {
-        let m = x.nrows();
-        self.errors(net, x, y, dropout);
+        let m = x.len();
+        self.errors(net, x, y, dropout, threads);
         if let Some(l) = self
             .deltas
             .iter()
@@ -161,7 +163,7 @@ impl<F: Float> Backprop<F> {
         }
         let layers = self.deltas.len();
         if state.optimizer() == Optimizer::Sgd {
-            return self.descend_sgd(net, x, x_max, step, bounds);
+            return self.descend_sgd(net, x, x_max, step, bounds, threads);
         }
         // Other optimizers: g = (1/m)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
         // checked for every parameter first, then applied.
@@ -170,16 +172,24 @@ impl<F: Float> Backprop<F> {
             let input = if l == 0 {
                 x
             } else {
-                live(&self.activations[l - 1], m)
+                live_rows(&self.activations[l - 1], m)
             };
-            let delta = live(&self.deltas[l], m);
             let nabla_w = &mut self.gradients.weights[l];
-            matmul(mean, &delta.t(), &input, F::zero(), &mut nabla_w.view_mut());
+            weight_products(
+                &self.deltas[l],
+                input,
+                contiguous_mut(nabla_w),
+                Finish::Scale(mean),
+                threads,
+            );
             if step.l2 != 0.0 {
-                nabla_w.scaled_add(F::from_f64(step.l2), &net.weights()[l]);
+                let l2 = F::from_f64(step.l2);
+                for (g, &w) in nabla_w.iter_mut().zip(net.weights()[l].iter()) {
+                    *g = l2.mul_add(w, *g);
+                }
             }
             let nabla_b = &mut self.gradients.biases[l];
-            sum_rows(&delta, nabla_b);
+            sum_rows(&live(&self.deltas[l], m), nabla_b);
             nabla_b.mapv_inplace(|v| v * mean);
         }
         state.begin_step();
@@ -212,17 +222,18 @@ impl<F: Float> Backprop<F> {
     }
 
     /// The plain SGD step, `W ← (1 − η·l2)·W − (η/m)·δᵀA` and `b ← b − (η/m)·Σδ`, added into the
-    /// weights by the gradient's own matrix multiply. `bounds[l]` bounds layer `l`'s largest |w|;
-    /// the step goes ahead only when the bounds prove that no new value can overflow.
+    /// weights by the gradient's own product. `bounds[l]` bounds layer `l`'s largest |w|; the
+    /// step goes ahead only when the bounds prove that no new value can overflow.
     fn descend_sgd(
         &mut self,
         net: &mut Network<F>,
-        x: ArrayView2<'_, F>,
+        x: Rows<'_, F>,
         x_max: f64,
         step: Step,
         bounds: &mut [f64],
+        threads: usize,
     ) -> std::result::Result<(), NonFiniteStep> {
-        let m = x.nrows();
+        let m = x.len();
         let layers = self.deltas.len();
         let rate = F::from_f64(step.eta / m as f64);
         let decay = 1.0 - step.eta * step.l2;
@@ -259,22 +270,27 @@ impl<F: Float> Backprop<F> {
                 )));
             }
         }
+        let finish = Finish::Step {
+            rate,
+            decay: F::from_f64(decay),
+        };
         let (weights, biases) = net.parameters_mut();
         for l in 0..layers {
             let input = if l == 0 {
                 x
             } else {
-                live(&self.activations[l - 1], m)
+                live_rows(&self.activations[l - 1], m)
             };
-            let delta = live(&self.deltas[l], m);
-            matmul(
-                -rate,
-                &delta.t(),
-                &input,
-                F::from_f64(decay),
-                &mut weights[l].view_mut(),
+            weight_products(
+                &self.deltas[l],
+                input,
+                contiguous_mut(&mut weights[l]),
+                finish,
+                threads,
             );
-            biases[l].scaled_add(-rate, &self.gradients.biases[l]);
+            for (b, &g) in biases[l].iter_mut().zip(&self.gradients.biases[l]) {
+                *b = *b - rate * g;
+            }
         }
         bounds.copy_from_slice(&self.new_bounds);
         Ok(())
@@ -284,13 +300,14 @@ impl<F: Float> Backprop<F> {
     fn errors(
         &mut self,
         net: &Network<F>,
-        x: ArrayView2<'_, F>,
+        x: Rows<'_, F>,
         y: ArrayView2<'_, F>,
         dropout: bool,
+        threads: usize,
     ) {
-        let m = x.nrows();
+        let m = x.len();
         debug_assert!(m > 0 && m <= self.capacity && y.nrows() == m);
-        self.forward(net, x, dropout);
+        self.forward(net, x, dropout, threads);
         let last = self.deltas.len() - 1;
         let cost = net.cost();
         let (deltas, activations, slopes) = (
@@ -315,60 +332,130 @@ impl<F: Float> Backprop<F> {
             }
         }
         for l in (1..=last).rev() {
-            // δ_{l-1} = (δ_l W_l) ⊙ f'(z_{l-1})
+            // δ_{l-1} = (δ_l W_l) ⊙ f'(z_{l-1}), split over the samples.
             let (below, here) = self.deltas.split_at_mut(l);
-            let mut previous = live_mut(&mut below[l - 1], m);
-            matmul(
-                F::one(),
-                &live(&here[0], m),
-                &net.weights()[l].view(),
-                F::zero(),
-                &mut previous,
-            );
-            let slopes = live(&self.slopes[l - 1], m);
-            if let (Some(d), Some(s)) = (previous.as_slice_mut(), slopes.to_slice()) {
-                for (d, &s) in d.iter_mut().zip(s) {
-                    *d = *d * s;
-                }
-            }
+            let n = here[0].ncols();
+            let n_below = below[l - 1].ncols();
+            let delta = &contiguous(&here[0])[..m * n];
+            let w = &net.weights()[l];
+            let w_rows = Rows::run(contiguous(w), n_below, n_below, n);
+            let slopes = &contiguous(&self.slopes[l - 1])[..m * n_below];
+            let out = SharedMut::new(&mut contiguous_mut(&mut below[l - 1])[..m * n_below]);
+            let parts = parts_for(m * n * n_below, threads).min(m);
+            for_each_part(threads, parts, &|p| {
+                let rows = part_range(m, parts, 1, p);
+                let cells = rows.start * n_below..rows.end * n_below;
+                let sums = OuterSums {
+                    x: delta,
+                    x_offset: rows.start * n,
+                    x_t: 1,
+                    x_r: n,
+                    y: w_rows,
+                    rows: rows.len(),
+                };
+                // SAFETY: the parts' row ranges are disjoint, so are their cells of `out`.
+                let dest = unsafe { out.range(cells.clone()) };
+                kernels::outer(&sums, dest, n_below, Finish::Slope(&slopes[cells]));
+            });
         }
     }
 
     /// `A_l = f_l(A_{l-1} W_lᵀ + b_l)` for every layer, keeping each layer's slopes; with
-    /// `dropout`, hidden activations and slopes are multiplied by the masks.
-    fn forward(&mut self, net: &Network<F>, x: ArrayView2<'_, F>, dropout: bool) {
-        let m = x.nrows();
+    /// `dropout`, hidden activations and slopes are multiplied by the masks. Split over samples.
+    fn forward(&mut self, net: &Network<F>, x: Rows<'_, F>, dropout: bool, threads: usize) {
+        let m = x.len();
         let layers = self.activations.len();
         for l in 0..layers {
             let (before, rest) = self.activations.split_at_mut(l);
-            let input = if l == 0 { x } else { live(&before[l - 1], m) };
-            let mut a = live_mut(&mut rest[0], m);
-            matmul(F::one(), &input, &net.weights()[l].t(), F::zero(), &mut a);
-            let bias = &net.biases()[l];
+            let input = if l == 0 {
+                x
+            } else {
+                live_rows(&before[l - 1], m)
+            };
+            let n = rest[0].ncols();
+            let w = contiguous(&net.weights()[l]);
+            let bias = contiguous1(&net.biases()[l]);
             let activation = net.activations()[l];
-            let mut slope = live_mut(&mut self.slopes[l], m);
-            let mask = (dropout && l + 1 < layers).then(|| live(&self.masks[l], m));
-            // The live rows of a row-major buffer are one contiguous block: plain slice loops,
-            // which the compiler vectorises, rather than ndarray's per-row iterators.
-            if let (Some(a), Some(slope), Some(bias)) =
-                (a.as_slice_mut(), slope.as_slice_mut(), bias.as_slice())
-            {
-                let n = bias.len();
+            let mask = (dropout && l + 1 < layers).then(|| &contiguous(&self.masks[l])[..m * n]);
+            let a = SharedMut::new(&mut contiguous_mut(&mut rest[0])[..m * n]);
+            let slope = SharedMut::new(&mut contiguous_mut(&mut self.slopes[l])[..m * n]);
+            let parts = parts_for(m * n * input.cols(), threads).min(m);
+            for_each_part(threads, parts, &|p| {
+                let rows = part_range(m, parts, 1, p);
+                let cells = rows.start * n..rows.end * n;
+                // SAFETY: the parts' row ranges are disjoint, so are their cells of `a` and
+                // `slope`.
+                let (a, slope) = unsafe { (a.range(cells.clone()), slope.range(cells.clone())) };
+                kernels::dense(input.slice(rows), w, bias, a);
                 for (a, slope) in a.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n)) {
-                    for (z, &b) in a.iter_mut().zip(bias) {
-                        *z = *z + b;
-                    }
                     activation.apply(a, slope);
                 }
-                if let Some(mask) = mask.as_ref().and_then(|m| m.to_slice()) {
-                    for ((a, s), &k) in a.iter_mut().zip(slope.iter_mut()).zip(mask) {
+                if let Some(mask) = mask {
+                    for ((a, s), &k) in a.iter_mut().zip(slope.iter_mut()).zip(&mask[cells]) {
                         *a = *a * k;
                         *s = *s * k;
                     }
                 }
-            }
+            });
         }
     }
+}
+
+/// Work (multiply-adds) below which a product runs on one thread: handing a part to another
+/// thread costs about a microsecond, this much work a few.
+const MIN_PART_WORK: usize = 24_000;
+
+/// How many parts to cut `work` multiply-adds into on `threads` threads.
+pub(crate) fn parts_for(work: usize, threads: usize) -> usize {
+    (work / MIN_PART_WORK).clamp(1, threads.max(1))
+}
+
+/// `out[j][k] = finish(Σ_i δ[i][j]·input[i][k])` for every unit `j` of a layer (its weights or
+/// their gradient), split over the units.
+fn weight_products<F: Float>(
+    delta: &Array2<F>,
+    input: Rows<'_, F>,
+    out: &mut [F],
+    finish: Finish<'_, F>,
+    threads: usize,
+) {
+    let (m, n, k) = (input.len(), delta.ncols(), input.cols());
+    let delta = &contiguous(delta)[..m * n];
+    let out = SharedMut::new(&mut out[..n * k]);
+    let parts = parts_for(m * n * k, threads).min(n);
+    for_each_part(threads, parts, &|p| {
+        let units = part_range(n, parts, 1, p);
+        let sums = OuterSums {
+            x: delta,
+            x_offset: units.start,
+            x_t: n,
+            x_r: 1,
+            y: input,
+            rows: units.len(),
+        };
+        // SAFETY: the parts' unit ranges are disjoint, so are their rows of `out`.
+        let dest = unsafe { out.range(units.start * k..units.end * k) };
+        kernels::outer(&sums, dest, k, finish);
+    });
+}
+
+/// The whole of a buffer or parameter array, which this crate always allocates row-major.
+pub(crate) fn contiguous<F>(a: &Array2<F>) -> &[F] {
+    a.as_slice().expect("the engine's arrays are row-major")
+}
+
+pub(crate) fn contiguous_mut<F>(a: &mut Array2<F>) -> &mut [F] {
+    a.as_slice_mut().expect("the engine's arrays are row-major")
+}
+
+pub(crate) fn contiguous1<F>(a: &Array1<F>) -> &[F] {
+    a.as_slice().expect("the engine's arrays are contiguous")
+}
+
+/// The first `m` rows of a buffer, as kernel rows.
+fn live_rows<F>(buffer: &Array2<F>, m: usize) -> Rows<'_, F> {
+    let n = buffer.ncols();
+    Rows::run(contiguous(buffer), n, n, m)
 }
 
 /// The largest absolute value in `a`, as an f64.
@@ -392,8 +479,4 @@ fn sum_rows<F: Float>(delta: &ArrayView2<'_, F>, out: &mut Array1<F>) {
 /// (last) mini-batch.
 fn live<F>(buffer: &Array2<F>, rows: usize) -> ArrayView2<'_, F> {
     buffer.slice(s![..rows, ..])
-}
-
-fn live_mut<F>(buffer: &mut Array2<F>, rows: usize) -> ArrayViewMut2<'_, F> {
-    buffer.slice_mut(s![..rows, ..])
 }

@@ -1,15 +1,17 @@
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
-use rand_distr::{Distribution, StandardNormal};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::alloc::{try_zeros1, try_zeros2};
-use crate::matmul::matmul;
+use crate::backprop::{contiguous, contiguous1, parts_for};
+use crate::kernels::{self, Rows};
+use crate::normal::StandardNormals;
+use crate::parallel::{for_each_part, part_range, SharedMut, MAX_PARTS};
 use crate::{check_finite, Activation, Cost, Error, Float, Result, SeededRng};
 
-/// Rows of a batch pushed through the network at once during inference: large enough for the
-/// matrix multiply to run at full speed, small enough to bound the memory of wide layers.
-const INFERENCE_CHUNK: usize = 1024;
-/// Fewer rows than this per thread cost more to hand out than they save.
-const MIN_ROWS_PER_THREAD: usize = 512;
+/// Rows of a batch pushed through the network at once during inference: enough for the kernels
+/// to run at full speed, few enough to bound the memory of wide layers.
+const INFERENCE_CHUNK: usize = 256;
+/// The most scratch values one inference part holds per buffer.
+const SCRATCH_ELEMENTS: usize = 1 << 20;
 
 /// How the weights start: chapter 1's N(0, 1), or network2.py's default N(0, 1/n_in), which
 /// keeps weighted inputs of order 1 so that neurons do not start saturated. Biases are N(0, 1)
@@ -61,10 +63,8 @@ impl<F: Float> Network<F> {
     /// Redraws every parameter as `init` says (biases first, then weights, in row-major order).
     pub fn initialize(&mut self, init: Init, rng: &mut SeededRng) {
         // Draw in f64 whatever F is, so a seed gives the same starting point in every precision.
-        let mut draw = |scale: f64| {
-            let sample: f64 = StandardNormal.sample(rng);
-            F::from_f64(scale * sample)
-        };
+        let mut normals = StandardNormals::new(rng);
+        let mut draw = |scale: f64| F::from_f64(scale * normals.next_draw());
         for b in &mut self.biases {
             b.iter_mut().for_each(|v| *v = draw(1.0));
         }
@@ -259,19 +259,35 @@ impl<F: Float> Network<F> {
                 out.shape(),
             ));
         }
-        let threads = threads.clamp(1, x.nrows().div_ceil(MIN_ROWS_PER_THREAD).max(1));
-        if threads == 1 {
-            self.forward_into(x, out.view_mut());
-        } else {
-            let block = x.nrows().div_ceil(threads);
-            std::thread::scope(|scope| {
-                for (rows, dest) in x
-                    .axis_chunks_iter(Axis(0), block)
-                    .zip(out.axis_chunks_iter_mut(Axis(0), block))
-                {
-                    scope.spawn(move || self.forward_into(rows, dest));
-                }
+        let x = x.as_standard_layout();
+        let input = Rows::run(
+            x.as_slice().expect("a standard-layout array is contiguous"),
+            self.n_inputs(),
+            self.n_inputs(),
+            x.nrows(),
+        );
+        let n = x.nrows();
+        let work = n * self.weights.iter().map(|w| w.len()).sum::<usize>();
+        let parts = parts_for(work, threads)
+            .min(n.div_ceil(INFERENCE_CHUNK))
+            .clamp(1, MAX_PARTS);
+        let width = self.n_outputs();
+        let run = |dest: &mut [F]| {
+            let dest = SharedMut::new(dest);
+            for_each_part(threads, parts, &|p| {
+                let rows = part_range(n, parts, 1, p);
+                // SAFETY: the parts' row ranges are disjoint, so are their rows of `dest`.
+                let dest = unsafe { dest.range(rows.start * width..rows.end * width) };
+                self.forward_into(input.slice(rows), dest);
             });
+        };
+        match out.as_slice_mut() {
+            Some(dest) => run(dest),
+            None => {
+                let mut owned = self.output_buffer(n)?;
+                run(owned.as_slice_mut().expect("an owned array is contiguous"));
+                out.assign(&owned);
+            }
         }
         Ok(())
     }
@@ -323,33 +339,53 @@ impl<F: Float> Network<F> {
         check_finite(what, x)
     }
 
-    /// Writes the outputs for the rows of `x` into `out`, a chunk of rows at a time (the input
-    /// is read where it is, never copied).
-    fn forward_into(&self, x: ArrayView2<'_, F>, mut out: ArrayViewMut2<'_, F>) {
-        for (rows, mut dest) in x
-            .axis_chunks_iter(Axis(0), INFERENCE_CHUNK)
-            .zip(out.axis_chunks_iter_mut(Axis(0), INFERENCE_CHUNK))
-        {
-            let mut a: Option<Array2<F>> = None;
-            for ((w, b), &activation) in
-                self.weights.iter().zip(&self.biases).zip(&self.activations)
-            {
-                let input = a.as_ref().map_or(rows, |a| a.view());
-                let mut z = Array2::zeros((input.nrows(), w.nrows()));
-                matmul(F::one(), &input, &w.t(), F::zero(), &mut z.view_mut());
-                if let (Some(z), Some(b)) = (z.as_slice_mut(), b.as_slice()) {
-                    for row in z.chunks_exact_mut(b.len()) {
-                        for (z, &b) in row.iter_mut().zip(b) {
-                            *z = *z + b;
-                        }
-                        activation.apply_inference(row);
-                    }
+    /// Writes the outputs for the rows `x` into `out` (row-major, `x.len() × n_out`), a chunk of
+    /// rows at a time (the input is read where it is, never copied), with the same kernels and
+    /// activations as training.
+    fn forward_into(&self, x: Rows<'_, F>, out: &mut [F]) {
+        let widest = self.sizes[1..].iter().copied().max().unwrap_or(1);
+        // Fewer rows per chunk for very wide layers, so the scratch stays near 8 MB at most.
+        let chunk = (SCRATCH_ELEMENTS / widest).clamp(1, INFERENCE_CHUNK);
+        let mut buffers = [
+            vec![F::zero(); chunk * widest],
+            vec![F::zero(); chunk * widest],
+        ];
+        let n_out = self.n_outputs();
+        let mut start = 0;
+        while start < x.len() {
+            let rows = x.slice(start..(start + chunk).min(x.len()));
+            let m = rows.len();
+            let layers = self.weights.len();
+            for l in 0..layers {
+                let n = self.sizes[l + 1];
+                let (first, second) = buffers.split_at_mut(1);
+                let (input, output) = if l % 2 == 0 {
+                    (&first[0], &mut second[0])
+                } else {
+                    (&second[0], &mut first[0])
+                };
+                let input = if l == 0 {
+                    rows
+                } else {
+                    let k = self.sizes[l];
+                    Rows::run(&input[..m * k], k, k, m)
+                };
+                let z = if l + 1 == layers {
+                    &mut out[start * n_out..(start + m) * n_out]
+                } else {
+                    &mut output[..m * n]
+                };
+                kernels::dense(
+                    input,
+                    contiguous(&self.weights[l]),
+                    contiguous1(&self.biases[l]),
+                    z,
+                );
+                for row in z.chunks_exact_mut(n) {
+                    self.activations[l].apply_inference(row);
                 }
-                a = Some(z);
             }
-            if let Some(a) = a {
-                dest.assign(&a);
-            }
+            start += m;
         }
     }
 

@@ -184,9 +184,8 @@ fn step<F: Float, D: ndarray::Dimension>(
             Some(m),
             Some(v),
         ) => {
-            let t = i32::try_from(steps).unwrap_or(i32::MAX);
-            let correct1 = F::from_f64(1.0 / (1.0 - beta1.powi(t)));
-            let correct2 = F::from_f64(1.0 / (1.0 - beta2.powi(t)));
+            let correct1 = F::from_f64(1.0 / (1.0 - power(beta1, steps)));
+            let correct2 = F::from_f64(1.0 / (1.0 - power(beta2, steps)));
             let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
             Zip::from(w).and(m).and(v).and(g).for_each(|w, m, v, &g| {
                 let new_m = b1 * *m + (F::one() - b1) * g;
@@ -210,4 +209,18 @@ fn step<F: Float, D: ndarray::Dimension>(
         }
     }
     finite
+}
+
+/// `base^exponent` by repeated squaring, written out so that it is the same sequence of
+/// multiplications everywhere (`powi` is left to the compiler's runtime library).
+fn power(base: f64, mut exponent: u64) -> f64 {
+    let (mut result, mut square) = (1.0, base);
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            result *= square;
+        }
+        square *= square;
+        exponent >>= 1;
+    }
+    result
 }

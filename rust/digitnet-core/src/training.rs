@@ -3,7 +3,8 @@ use rand::RngExt;
 
 use crate::alloc::try_zeros2;
 use crate::augment::transform_image;
-use crate::backprop::{Backprop, Step};
+use crate::backprop::{contiguous, Backprop, Step};
+use crate::kernels::Rows;
 use crate::optimizer::OptimizerState;
 use crate::prefetch::prefetch_row;
 use crate::{Augment, Error, Float, Gradients, Network, Optimizer, Result, SeededRng, TrainingSet};
@@ -84,6 +85,8 @@ pub struct Trainer<F> {
     /// The current mini-batch, gathered from the shuffled data set into contiguous rows.
     batch_x: Array2<F>,
     batch_y: Array2<F>,
+    /// Threads the products may use (results do not depend on it).
+    threads: usize,
 }
 
 impl<F: Float> Trainer<F> {
@@ -98,7 +101,14 @@ impl<F: Float> Trainer<F> {
             optimizer: OptimizerState::new(net, Optimizer::Sgd)?,
             batch_x: try_zeros2("mini-batch inputs", batch_size, net.n_inputs())?,
             batch_y: try_zeros2("mini-batch targets", batch_size, net.n_outputs())?,
+            threads: 1,
         })
+    }
+
+    /// Sets how many threads training may use. Every parameter gets the same arithmetic for
+    /// any number: the work is split by outputs, each computed in one fixed order.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// The largest mini-batch this trainer's buffers hold (they grow when a call needs more).
@@ -137,8 +147,11 @@ impl<F: Float> Trainer<F> {
         let data = TrainingSet::new(x, y, net.n_inputs(), net.n_outputs())?;
         self.ensure_capacity(net, data.len())?;
         let dropout = self.load_masks(masks, data.len())?;
+        let inputs = data.inputs();
+        let x = inputs.as_standard_layout();
+        let rows = contiguous_rows(&x);
         self.backprop
-            .compute(net, data.inputs(), data.targets(), dropout);
+            .compute(net, rows, data.targets(), dropout, self.threads);
         Ok(&self.backprop.gradients)
     }
 
@@ -161,16 +174,19 @@ impl<F: Float> Trainer<F> {
         self.ensure_optimizer(net, options.optimizer)?;
         let dropout = self.load_masks(masks, data.len())?;
         let mut bounds = weight_bounds(net);
+        let inputs = data.inputs();
+        let x = inputs.as_standard_layout();
         self.backprop
             .descend(
                 net,
-                data.inputs(),
+                contiguous_rows(&x),
                 data.targets(),
                 data.max_abs(),
                 step(options, n),
                 dropout,
                 &mut self.optimizer,
                 &mut bounds,
+                self.threads,
             )
             .map_err(|e| Error::Diverged {
                 batch: 0,
@@ -217,23 +233,32 @@ impl<F: Float> Trainer<F> {
         for batch in first_batch..batches {
             let indices = batch_indices(order, batch, batch_size);
             let m = indices.len();
-            self.gather(data, indices, options, rng);
+            // Without augmentation the inputs are read in place from the data set; only the
+            // (small) targets are gathered.
+            let in_place = options.augment.is_none() && data.inputs().to_slice().is_some();
+            self.gather(data, indices, options, rng, !in_place);
             for &i in batch_indices(order, batch + 1, batch_size) {
                 prefetch_row(data.inputs().row(i));
             }
             if options.dropout() {
                 self.draw_masks(m, options.keep, rng);
             }
+            let n_in = net.n_inputs();
+            let x = match data.inputs().to_slice() {
+                Some(all) if in_place => Rows::indexed(all, n_in, n_in, indices),
+                _ => Rows::run(contiguous(&self.batch_x), n_in, n_in, m),
+            };
             self.backprop
                 .descend(
                     net,
-                    self.batch_x.slice(s![..m, ..]),
+                    x,
                     self.batch_y.slice(s![..m, ..]),
                     data.max_abs(),
                     step,
                     options.dropout(),
                     &mut self.optimizer,
                     &mut bounds,
+                    self.threads,
                 )
                 .map_err(|e| Error::Diverged { batch, detail: e.0 })?;
             if !keep_going(batch + 1) {
@@ -257,14 +282,22 @@ impl<F: Float> Trainer<F> {
             .map(|_| ())
     }
 
-    /// Copies the samples `indices` into the mini-batch buffers, transformed when augmenting.
+    /// Copies the targets of the samples `indices` into the mini-batch buffer, and their inputs
+    /// too (transformed when augmenting) if `inputs`.
     fn gather(
         &mut self,
         data: &TrainingSet<'_, F>,
         indices: &[usize],
         options: &TrainOptions,
         rng: &mut SeededRng,
+        inputs: bool,
     ) {
+        for (row, &i) in indices.iter().enumerate() {
+            self.batch_y.row_mut(row).assign(&data.targets().row(i));
+        }
+        if !inputs {
+            return;
+        }
         let inputs = data.inputs();
         for (row, &i) in indices.iter().enumerate() {
             let source = inputs.row(i);
@@ -277,7 +310,6 @@ impl<F: Float> Trainer<F> {
                 (None, Some(src), Some(out)) => out.copy_from_slice(src),
                 _ => dest.assign(&source),
             }
-            self.batch_y.row_mut(row).assign(&data.targets().row(i));
         }
     }
 
@@ -334,9 +366,10 @@ impl<F: Float> Trainer<F> {
     /// Grows the buffers to hold `m` samples, keeping the optimizer's state.
     fn ensure_capacity(&mut self, net: &Network<F>, m: usize) -> Result<()> {
         if m > self.batch_size() {
-            let optimizer = self.optimizer.clone();
+            let (optimizer, threads) = (self.optimizer.clone(), self.threads);
             *self = Trainer::new(net, m)?;
             self.optimizer = optimizer;
+            self.threads = threads;
         }
         Ok(())
     }
@@ -370,6 +403,14 @@ fn weight_bounds<F: Float>(net: &Network<F>) -> Vec<f64> {
         .iter()
         .map(|w| w.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())))
         .collect()
+}
+
+/// The rows of a standard-layout array, as kernel rows.
+fn contiguous_rows<F, S: ndarray::Data<Elem = F>>(
+    x: &ndarray::ArrayBase<S, ndarray::Ix2>,
+) -> Rows<'_, F> {
+    let (m, n) = x.dim();
+    Rows::run(x.as_slice().expect("a standard-layout array"), n, n, m)
 }
 
 /// The sample indices of mini-batch `batch` (empty past the end).

@@ -24,6 +24,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(network::transform_image, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::available_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::get_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::set_kernel, m)?)?;
     m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;
     m.add("InternalError", m.py().get_type::<guard::InternalError>())?;
     m.add_function(wrap_pyfunction!(guard::_panic_for_tests, m)?)?;

@@ -28,6 +28,7 @@ impl<F: Float> Model<F> {
             None => Trainer::new(&self.net, batch_size.max(1)).py()?,
         };
         let trainer = self.trainer.insert(trainer);
+        trainer.set_threads(crate::threads::get_num_threads());
         Ok((&mut self.net, trainer))
     }
 

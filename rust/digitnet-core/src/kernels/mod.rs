@@ -1,0 +1,520 @@
+//! The engine's own matrix kernels, with one canonical order of operations per output that
+//! depends only on the shapes: not on the instruction set, the tiling, the thread split or the
+//! CPU. A seed therefore gives the same trained bits on every machine and thread count.
+//!
+//! Three paths compute the same bits: AVX-512, AVX2 with FMA, and portable Rust. `auto` picks the
+//! widest the CPU has; [`set_kernel`] forces one (for tests and bug reports). See
+//! [`products`] for the order of operations.
+
+mod lanes;
+mod products;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+pub use products::{Finish, OuterSums};
+
+use crate::{Error, Result};
+
+/// An implementation of the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// Portable Rust: any CPU.
+    Scalar,
+    /// AVX2 with FMA (x86-64-v3).
+    Avx2,
+    /// AVX-512 Foundation (x86-64-v4).
+    Avx512,
+}
+
+impl Kernel {
+    /// Every kernel, narrowest first.
+    pub const ALL: [Kernel; 3] = [Kernel::Scalar, Kernel::Avx2, Kernel::Avx512];
+
+    /// The name used by `digitnet.set_kernel` and `DIGITNET_KERNEL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Scalar => "scalar",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+        }
+    }
+
+    /// Parses [`Kernel::name`].
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_available(self) -> bool {
+        match self {
+            Kernel::Scalar => true,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// The kernels this CPU can run, narrowest first.
+    pub fn available() -> Vec<Kernel> {
+        Kernel::ALL
+            .into_iter()
+            .filter(|k| k.is_available())
+            .collect()
+    }
+
+    /// The widest kernel this CPU can run.
+    pub fn best() -> Kernel {
+        Kernel::ALL
+            .into_iter()
+            .rev()
+            .find(|k| k.is_available())
+            .unwrap_or(Kernel::Scalar)
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            Kernel::Scalar => 1,
+            Kernel::Avx2 => 2,
+            Kernel::Avx512 => 3,
+        }
+    }
+}
+
+/// 0: automatic (the widest available), otherwise [`Kernel::code`] of the forced kernel.
+static FORCED: AtomicU8 = AtomicU8::new(0);
+
+/// Forces a kernel (`Some`) or returns to the automatic choice (`None`). A kernel this CPU cannot
+/// run is refused, naming the ones it can.
+pub fn set_kernel(kernel: Option<Kernel>) -> Result<()> {
+    match kernel {
+        None => FORCED.store(0, Ordering::Relaxed),
+        Some(k) if k.is_available() => FORCED.store(k.code(), Ordering::Relaxed),
+        Some(k) => {
+            let names: Vec<&str> = Kernel::available().iter().map(|k| k.name()).collect();
+            return Err(Error::invalid(
+                "kernel",
+                &format!("one this CPU has ({}, or auto)", names.join(", ")),
+                k.name(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The kernel in use; `forced` is whether [`set_kernel`] chose it.
+pub fn kernel() -> (Kernel, bool) {
+    match FORCED.load(Ordering::Relaxed) {
+        0 => (Kernel::best(), false),
+        code => (
+            Kernel::ALL
+                .into_iter()
+                .find(|k| k.code() == code)
+                .unwrap_or(Kernel::Scalar),
+            true,
+        ),
+    }
+}
+
+fn current() -> Kernel {
+    kernel().0
+}
+
+/// Rows of `cols` values taken from a row-major array: a contiguous run of rows, or rows picked
+/// by index (a mini-batch read in place from the data set, without a copy).
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a, F> {
+    data: &'a [F],
+    stride: usize,
+    cols: usize,
+    pick: Pick<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Pick<'a> {
+    Run { first: usize, count: usize },
+    Index(&'a [usize]),
+}
+
+impl<'a, F> Rows<'a, F> {
+    /// `count` rows of `cols` values, `stride` apart, from the start of `data`.
+    ///
+    /// # Panics
+    /// If they do not fit in `data` (a bug in this crate).
+    pub(crate) fn run(data: &'a [F], stride: usize, cols: usize, count: usize) -> Self {
+        assert!(cols <= stride || count <= 1, "rows overlap");
+        assert!(
+            count == 0 || (count - 1) * stride + cols <= data.len(),
+            "rows out of bounds"
+        );
+        Rows {
+            data,
+            stride,
+            cols,
+            pick: Pick::Run { first: 0, count },
+        }
+    }
+
+    /// The rows `index` of a row-major array of rows `stride` apart.
+    ///
+    /// # Panics
+    /// If an index is out of bounds (a bug in this crate: indices are checked on entry).
+    pub(crate) fn indexed(data: &'a [F], stride: usize, cols: usize, index: &'a [usize]) -> Self {
+        assert!(cols <= stride);
+        if let Some(&max) = index.iter().max() {
+            assert!(max * stride + cols <= data.len(), "row index out of bounds");
+        }
+        Rows {
+            data,
+            stride,
+            cols,
+            pick: Pick::Index(index),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self.pick {
+            Pick::Run { count, .. } => count,
+            Pick::Index(index) => index.len(),
+        }
+    }
+
+    pub(crate) fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The rows `range` of these rows.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        assert!(range.start <= range.end && range.end <= self.len());
+        let pick = match self.pick {
+            Pick::Run { first, .. } => Pick::Run {
+                first: first + range.start,
+                count: range.len(),
+            },
+            Pick::Index(index) => Pick::Index(&index[range]),
+        };
+        Rows { pick, ..*self }
+    }
+
+    /// Row `i` (`i < len`).
+    #[cfg(test)]
+    pub(crate) fn row(&self, i: usize) -> &'a [F] {
+        let start = match self.pick {
+            Pick::Run { first, count } => {
+                assert!(i < count);
+                (first + i) * self.stride
+            }
+            Pick::Index(index) => index[i] * self.stride,
+        };
+        &self.data[start..start + self.cols]
+    }
+
+    /// A pointer to row `i`, which the constructors proved in bounds for `i < len`.
+    ///
+    /// # Safety
+    /// `i < self.len()`.
+    #[inline(always)]
+    unsafe fn row_ptr(&self, i: usize) -> *const F {
+        let start = match self.pick {
+            Pick::Run { first, .. } => (first + i) * self.stride,
+            Pick::Index(index) => *index.get_unchecked(i) * self.stride,
+        };
+        self.data.as_ptr().add(start)
+    }
+}
+
+/// The kernel entry points of one floating-point type. Part of the sealed `Float` trait: this
+/// module is private, so no other crate can implement it, and the kernels' `unsafe` code may
+/// rely on `Self` being `f32` or `f64`.
+pub trait Kernels: Sized {
+    fn dense(kernel: Kernel, a: Rows<'_, Self>, w: &[Self], bias: &[Self], out: &mut [Self]);
+    fn outer(
+        kernel: Kernel,
+        sums: &OuterSums<'_, Self>,
+        out: &mut [Self],
+        out_stride: usize,
+        finish: Finish<'_, Self>,
+    );
+}
+
+macro_rules! kernels_for {
+    ($f:ty, $p:literal, $avx512:ident, $avx2:ident) => {
+        impl Kernels for $f {
+            fn dense(kernel: Kernel, a: Rows<'_, $f>, w: &[$f], bias: &[$f], out: &mut [$f]) {
+                let (k, n) = (a.cols(), bias.len());
+                assert!(w.len() == n * k && out.len() == a.len() * n, "dense shapes");
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f")]
+                    unsafe fn wide(a: Rows<'_, $f>, w: &[$f], b: &[$f], o: &mut [$f], k: usize) {
+                        products::dense::<$f, x86::$avx512>(a, w, b, o, k, b.len())
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    unsafe fn narrow(a: Rows<'_, $f>, w: &[$f], b: &[$f], o: &mut [$f], k: usize) {
+                        products::dense::<$f, x86::$avx2>(a, w, b, o, k, b.len())
+                    }
+                    // SAFETY: the shapes were checked above, which is all `products::dense`
+                    // needs besides the instruction set, which `is_available` confirms.
+                    match kernel {
+                        Kernel::Avx512 if kernel.is_available() => {
+                            return unsafe { wide(a, w, bias, out, k) }
+                        }
+                        Kernel::Avx2 if kernel.is_available() => {
+                            return unsafe { narrow(a, w, bias, out, k) }
+                        }
+                        _ => {}
+                    }
+                }
+                // SAFETY: shapes checked above; the portable path runs on any CPU.
+                unsafe { products::dense::<$f, lanes::Scalar<$f, $p>>(a, w, bias, out, k, n) }
+            }
+
+            fn outer(
+                kernel: Kernel,
+                sums: &OuterSums<'_, $f>,
+                out: &mut [$f],
+                out_stride: usize,
+                finish: Finish<'_, $f>,
+            ) {
+                check_outer(sums, out.len(), out_stride, &finish);
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f")]
+                    unsafe fn wide(
+                        s: &OuterSums<'_, $f>,
+                        o: &mut [$f],
+                        st: usize,
+                        f: Finish<'_, $f>,
+                    ) {
+                        products::outer::<$f, x86::$avx512>(s, o, st, f)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    unsafe fn narrow(
+                        s: &OuterSums<'_, $f>,
+                        o: &mut [$f],
+                        st: usize,
+                        f: Finish<'_, $f>,
+                    ) {
+                        products::outer::<$f, x86::$avx2>(s, o, st, f)
+                    }
+                    // SAFETY: as in `dense`: indices checked by `check_outer`, and the
+                    // instruction set confirmed by `is_available`.
+                    match kernel {
+                        Kernel::Avx512 if kernel.is_available() => {
+                            return unsafe { wide(sums, out, out_stride, finish) }
+                        }
+                        Kernel::Avx2 if kernel.is_available() => {
+                            return unsafe { narrow(sums, out, out_stride, finish) }
+                        }
+                        _ => {}
+                    }
+                }
+                // SAFETY: indices checked by `check_outer`; the portable path runs anywhere.
+                unsafe {
+                    products::outer::<$f, lanes::Scalar<$f, $p>>(sums, out, out_stride, finish)
+                }
+            }
+        }
+    };
+}
+
+kernels_for!(f64, 8, Avx512F64, Avx2F64);
+kernels_for!(f32, 16, Avx512F32, Avx2F32);
+
+/// Checks every index [`products::outer`] will use: `x(t, r)` for `t < y.len()`, `r < rows`;
+/// `out` and the slopes for `r < rows`, `c < y.cols()`.
+fn check_outer<F>(
+    sums: &OuterSums<'_, F>,
+    out_len: usize,
+    out_stride: usize,
+    finish: &Finish<'_, F>,
+) {
+    let (t, rows, cols) = (sums.y.len(), sums.rows, sums.y.cols());
+    if rows > 0 && t > 0 {
+        let last_x = sums.x_offset + (t - 1) * sums.x_t + (rows - 1) * sums.x_r;
+        assert!(last_x < sums.x.len(), "outer: x out of bounds");
+    }
+    if rows > 0 && cols > 0 {
+        let end = (rows - 1) * out_stride + cols;
+        assert!(cols <= out_stride && end <= out_len, "outer: out of bounds");
+        if let Finish::Slope(slope) = finish {
+            assert!(end <= slope.len(), "outer: slopes out of bounds");
+        }
+    }
+}
+
+/// `out = A·Wᵀ + b` (`out` is `a.len() × n` row-major, `w` is `n × k`), in the canonical order.
+pub(crate) fn dense<F: Kernels>(a: Rows<'_, F>, w: &[F], bias: &[F], out: &mut [F]) {
+    F::dense(current(), a, w, bias, out)
+}
+
+/// See [`products::outer`].
+pub(crate) fn outer<F: Kernels>(
+    sums: &OuterSums<'_, F>,
+    out: &mut [F],
+    out_stride: usize,
+    finish: Finish<'_, F>,
+) {
+    F::outer(current(), sums, out, out_stride, finish)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Float;
+
+    /// Deterministic test values with mixed signs and magnitudes.
+    fn values<F: Float>(n: usize, seed: u64) -> Vec<F> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                F::from_f64((u - 0.5) * 4.0)
+            })
+            .collect()
+    }
+
+    /// The canonical order written out plainly: `P` partial sums over `k ≡ p (mod P)`, the
+    /// halving tree, then the bias.
+    fn canonical_dense<F: Float, const P: usize>(a: &[F], w: &[F], b: F) -> F {
+        let mut partial = [F::zero(); P];
+        for (k, (&x, &y)) in a.iter().zip(w).enumerate() {
+            partial[k % P] = x.mul_add(y, partial[k % P]);
+        }
+        lanes::tree_sum(partial) + b
+    }
+
+    fn check_dense<F: Float, const P: usize>() {
+        for (m, n, k) in [
+            (1, 1, 1),
+            (3, 5, 7),
+            (5, 30, 784),
+            (9, 7, P),
+            (4, 4, P + 1),
+            (10, 10, 30),
+            (7, 3, 2 * P - 1),
+            (2, 9, 100),
+        ] {
+            let data = values::<F>(m * k + 3 * k, (m * n * k) as u64);
+            let w = values::<F>(n * k, 7 + k as u64);
+            let bias = values::<F>(n, 3);
+            // Rows picked by index from a larger array, as training reads a mini-batch.
+            let index: Vec<usize> = (0..m).map(|i| (i * 5 + 2) % (m + 3)).collect();
+            let rows = Rows::indexed(&data, k, k, &index);
+            for kernel in Kernel::available() {
+                let mut out = vec![F::nan(); m * n];
+                F::dense(kernel, rows, &w, &bias, &mut out);
+                for i in 0..m {
+                    for j in 0..n {
+                        let expected =
+                            canonical_dense::<F, P>(rows.row(i), &w[j * k..(j + 1) * k], bias[j]);
+                        assert_eq!(
+                            out[i * n + j].to_f64().to_bits(),
+                            expected.to_f64().to_bits(),
+                            "{kernel:?} ({m}, {n}, {k}) at ({i}, {j})"
+                        );
+                        // And near the exact value (a loose bound: it checks the wiring).
+                        let exact: f64 = rows
+                            .row(i)
+                            .iter()
+                            .zip(&w[j * k..(j + 1) * k])
+                            .map(|(&x, &y)| x.to_f64() * y.to_f64())
+                            .sum::<f64>()
+                            + bias[j].to_f64();
+                        let scale: f64 = rows
+                            .row(i)
+                            .iter()
+                            .zip(&w[j * k..(j + 1) * k])
+                            .map(|(&x, &y)| (x.to_f64() * y.to_f64()).abs())
+                            .sum::<f64>()
+                            + 1.0;
+                        let tol = (k as f64 + 2.0) * F::epsilon().to_f64() * scale;
+                        assert!((out[i * n + j].to_f64() - exact).abs() <= tol);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dense_is_the_canonical_order_on_every_path() {
+        check_dense::<f64, 8>();
+        check_dense::<f32, 16>();
+    }
+
+    fn check_outer<F: Float>() {
+        for (t, rows, cols) in [(1, 1, 1), (10, 30, 784), (3, 5, 17), (7, 9, 16), (2, 4, 33)] {
+            // x(t, r) with x_t = rows (sample-major Δ), y one row per t.
+            let x = values::<F>(t * rows, 11);
+            let y_data = values::<F>(t * cols, 12);
+            let y = Rows::run(&y_data, cols, cols, t);
+            let start = values::<F>(rows * cols, 13);
+            let slope = values::<F>(rows * cols, 14);
+            let (rate, decay, scale) = (F::from_f64(0.3), F::from_f64(0.999), F::from_f64(0.1));
+            let sums = OuterSums {
+                x: &x,
+                x_offset: 0,
+                x_t: rows,
+                x_r: 1,
+                y,
+                rows,
+            };
+            for kernel in Kernel::available() {
+                for finish in [
+                    Finish::Step { rate, decay },
+                    Finish::Scale(scale),
+                    Finish::Slope(&slope),
+                ] {
+                    let mut out = start.clone();
+                    F::outer(kernel, &sums, &mut out, cols, finish);
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            let mut s = F::zero();
+                            for tt in 0..t {
+                                s = x[tt * rows + r].mul_add(y_data[tt * cols + c], s);
+                            }
+                            let i = r * cols + c;
+                            let expected = match finish {
+                                Finish::Step { rate, decay } => {
+                                    (-rate).mul_add(s, decay * start[i])
+                                }
+                                Finish::Scale(scale) => s * scale,
+                                Finish::Slope(slope) => s * slope[i],
+                            };
+                            assert_eq!(
+                                out[i].to_f64().to_bits(),
+                                expected.to_f64().to_bits(),
+                                "{kernel:?} ({t}, {rows}, {cols}) at ({r}, {c})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outer_is_one_chain_per_output_on_every_path() {
+        check_outer::<f64>();
+        check_outer::<f32>();
+    }
+
+    #[test]
+    fn kernels_by_name_and_refusal() {
+        for k in Kernel::ALL {
+            assert_eq!(Kernel::from_name(k.name()), Some(k));
+        }
+        assert!(Kernel::available().contains(&Kernel::Scalar));
+        assert_eq!(Kernel::from_name("sse9"), None);
+    }
+}
