@@ -27,6 +27,7 @@ mod optimizer;
 mod parallel;
 mod prefetch;
 mod rng;
+mod thread_choice;
 mod training;
 
 pub use activation::{sigmoid, sigmoid_prime, Activation};

@@ -7,6 +7,7 @@ use crate::backprop::{contiguous, Backprop, Step};
 use crate::kernels::Rows;
 use crate::optimizer::OptimizerState;
 use crate::prefetch::prefetch_row;
+use crate::thread_choice::ThreadChoice;
 use crate::{Augment, Error, Float, Gradients, Network, Optimizer, Result, SeededRng, TrainingSet};
 
 /// The number of mini-batches of `batch_size` that cover `n` samples (the last may be smaller).
@@ -87,6 +88,7 @@ pub struct Trainer<F> {
     batch_y: Array2<F>,
     /// Threads the products may use (results do not depend on it).
     threads: usize,
+    choice: ThreadChoice,
 }
 
 impl<F: Float> Trainer<F> {
@@ -102,6 +104,7 @@ impl<F: Float> Trainer<F> {
             batch_x: try_zeros2("mini-batch inputs", batch_size, net.n_inputs())?,
             batch_y: try_zeros2("mini-batch targets", batch_size, net.n_outputs())?,
             threads: 1,
+            choice: ThreadChoice::default(),
         })
     }
 
@@ -230,7 +233,9 @@ impl<F: Float> Trainer<F> {
         let step = step(options, data.len());
         let mut bounds = weight_bounds(net);
         let batches = batch_count(order.len(), batch_size);
+        self.choice.restart();
         for batch in first_batch..batches {
+            let threads = self.choice.threads(self.threads);
             let indices = batch_indices(order, batch, batch_size);
             let m = indices.len();
             // Without augmentation the inputs are read in place from the data set; only the
@@ -258,9 +263,10 @@ impl<F: Float> Trainer<F> {
                     options.dropout(),
                     &mut self.optimizer,
                     &mut bounds,
-                    self.threads,
+                    threads,
                 )
                 .map_err(|e| Error::Diverged { batch, detail: e.0 })?;
+            self.choice.finished();
             if !keep_going(batch + 1) {
                 return Ok(batch + 1);
             }

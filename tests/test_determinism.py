@@ -1,0 +1,239 @@
+"""One seed, one result, on any machine: trained parameters and predictions are the same bits
+for every kernel path this CPU has and every thread count, and fixed runs have pinned digests.
+
+The engine sums every output in one order that depends only on the shapes (see
+``rust/digitnet-core/src/kernels``), computes ``exp`` itself, and takes ``ln``/``sin``/``cos``
+from a pure-Rust libm, so these digests hold on any CPU; a machine that computes other bits
+fails them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import digitnet
+from digitnet.datasets import mnist
+
+KERNELS = [k for k in digitnet.available_kernels() if k != "auto"]
+THREADS = [1, 2, 3, 4]
+
+
+@pytest.fixture(autouse=True)
+def restore_engine_settings() -> Iterator[None]:
+    threads = digitnet.get_num_threads()
+    yield
+    digitnet.set_num_threads(threads)
+    digitnet.set_kernel("auto")
+
+
+def digest(net: digitnet.Network, *extra: np.ndarray) -> str:
+    """SHA-256 of every weight and bias (layer by layer, C order, native float bytes)."""
+    h = hashlib.sha256()
+    for w, b in zip(net.weights, net.biases, strict=True):
+        h.update(np.ascontiguousarray(w).tobytes())
+        h.update(np.ascontiguousarray(b).tobytes())
+    for array in extra:
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> dict[str, Any]:
+    height, width = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    hidden = draw(st.lists(st.integers(1, 40), min_size=0, max_size=2))
+    outputs = draw(st.integers(2, 12))
+    cost = draw(st.sampled_from(["QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost"]))
+    activation = draw(st.sampled_from(["sigmoid", "tanh", "relu"]))
+    n = draw(st.integers(1, 250))
+    return {
+        "sizes": [height * width, *hidden, outputs],
+        "shape": (height, width),
+        "dtype": draw(st.sampled_from(["float64", "float32"])),
+        "cost": cost,
+        "activation": activation,
+        "n": n,
+        # Up to 200 and past n, so that the last mini-batch is short or the only one.
+        "batch": draw(st.integers(1, 200)),
+        "optimizer": draw(st.sampled_from([None, "momentum", "nesterov", "adam"])),
+        "dropout": draw(st.sampled_from([0.0, 0.0, 0.3])) if hidden else 0.0,
+        "augment": draw(st.booleans()),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+        "eta": 0.01 if activation == "relu" else 0.5,
+    }
+
+
+def train(run: dict[str, Any], kernel: str, threads: int) -> str:
+    digitnet.set_kernel(kernel)
+    digitnet.set_num_threads(threads)
+    rng = np.random.default_rng(run["seed"])
+    x = rng.uniform(0, 1, (run["n"], run["sizes"][0])).astype(run["dtype"])
+    labels = rng.integers(0, run["sizes"][-1], run["n"])
+    kwargs: dict[str, Any] = {"cost": getattr(digitnet, run["cost"])}
+    if run["cost"] != "LogLikelihoodCost":
+        kwargs["activation"] = run["activation"]
+    if run["cost"] == "CrossEntropyCost":
+        kwargs["output"] = "sigmoid"
+    net = digitnet.Network(run["sizes"], seed=run["seed"], dtype=run["dtype"], **kwargs)
+    augment = (
+        digitnet.Augment(max_shift=1.0, max_rotation=15.0, image_shape=run["shape"])
+        if run["augment"]
+        else None
+    )
+    try:
+        net.SGD(
+            (x, labels),
+            2,
+            run["batch"],
+            run["eta"],
+            optimizer=run["optimizer"],
+            dropout=run["dropout"],
+            augment=augment,
+            verbose=False,
+        )
+        outcome = "trained"
+    except digitnet.DivergenceError as error:
+        # A refused step is a result too: it must be refused at the same mini-batch everywhere.
+        outcome = str(error)
+    return outcome + digest(net, net.feedforward(x), net.predict(x))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=runs())
+def test_every_kernel_and_thread_count_gives_the_same_bits(run: dict[str, Any]) -> None:
+    results = {(k, t): train(run, k, t) for k in KERNELS for t in THREADS}
+    assert len(set(results.values())) == 1, results
+
+
+def test_inference_chunking_and_threads_do_not_change_outputs() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (3000, 50))
+    net = digitnet.Network([50, 70, 10], seed=2, activation="tanh")
+    digitnet.set_num_threads(1)
+    whole = net.feedforward(x)
+    rows = np.vstack([net.feedforward(x[i : i + 1]) for i in range(0, 3000, 97)])
+    np.testing.assert_array_equal(rows, whole[::97])
+    for kernel in KERNELS:
+        for threads in THREADS:
+            digitnet.set_kernel(kernel)
+            digitnet.set_num_threads(threads)
+            np.testing.assert_array_equal(net.feedforward(x), whole)
+
+
+def test_inference_and_training_compute_the_same_outputs() -> None:
+    """With cross-entropy, a single sample's output error is ``a − y``; for ``y = 0`` the
+    gradient of the output biases is the training pass's own output ``a``, bit for bit."""
+    rng = np.random.default_rng(5)
+    net = digitnet.Network([30, 17, 4], seed=9, cost=digitnet.CrossEntropyCost)
+    for _ in range(5):
+        x = rng.uniform(0, 1, (30, 1))
+        _, nabla_b = net.backprop(x, np.zeros((4, 1)))
+        np.testing.assert_array_equal(nabla_b[-1], net.feedforward(x))
+
+
+# SHA-256 of the parameters after fixed short runs, with this engine. They change only when
+# the arithmetic does, which a commit must say (see the README, "Results").
+GOLDEN = {
+    "book-synthetic-f64": "b223b6d3d2de06f9f6b34ffec23c18767979e95bce65425e7bf0caec10b2be8e",
+    "toolkit-synthetic-f32": "6bc6d68d667467a2c88601a174d8a25befa521ce60342221dba0be5e94f47e76",
+    "book-mnist-seed3-1-epoch": "085ef25ac0c74de4f4ef22901fce83956bb0faf48ec59dcee6e6006c943d4eb6",
+}
+
+
+def synthetic(dtype: str) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(123)
+    return rng.uniform(0, 1, (500, 36)).astype(dtype), rng.integers(0, 10, 500)
+
+
+def golden_book_synthetic() -> str:
+    net = digitnet.Network([36, 20, 10], seed=3)
+    net.SGD(synthetic("float64"), 3, 10, 3.0, verbose=False)
+    return digest(net)
+
+
+def golden_toolkit_synthetic() -> str:
+    net = digitnet.Network(
+        [36, 24, 16, 10],
+        seed=7,
+        dtype="float32",
+        activation="relu",
+        cost=digitnet.LogLikelihoodCost,
+        init="scaled",
+    )
+    net.SGD(
+        synthetic("float32"),
+        2,
+        25,
+        0.01,
+        optimizer=digitnet.Adam(),
+        dropout=0.2,
+        augment=digitnet.Augment(max_shift=1.0, max_rotation=10.0, image_shape=(6, 6)),
+        lmbda=0.5,
+        verbose=False,
+    )
+    return digest(net)
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("book-synthetic-f64", golden_book_synthetic),
+        ("toolkit-synthetic-f32", golden_toolkit_synthetic),
+    ],
+)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_golden_digests(name: str, make: Any, kernel: str) -> None:
+    digitnet.set_kernel(kernel)
+    digitnet.set_num_threads(2)
+    assert make() == GOLDEN[name]
+
+
+@pytest.mark.slow
+def test_golden_digest_of_the_book_run_on_mnist(mnist_dir: Path) -> None:
+    """The book's network, seed 3, one epoch on real MNIST."""
+    splits = mnist.load_arrays(mnist_dir)
+    net = digitnet.Network([784, 30, 10], seed=3)
+    net.SGD(splits.train, 1, 10, 3.0, verbose=False)
+    assert digest(net) == GOLDEN["book-mnist-seed3-1-epoch"]
+
+
+def test_kernel_names_and_refusals() -> None:
+    names = digitnet.available_kernels()
+    assert names[0] == "scalar"
+    assert names[-1] == "auto"
+    assert digitnet.get_kernel() in names
+    digitnet.set_kernel("scalar")
+    assert digitnet.get_kernel() == "scalar"
+    digitnet.set_kernel("auto")
+    assert digitnet.get_kernel() == names[-2]
+    with pytest.raises(ValueError, match=r"kernel: must be one of scalar.*got 'neon'"):
+        digitnet.set_kernel("neon")
+    with pytest.raises(TypeError, match="kernel"):
+        digitnet.set_kernel(3)  # type: ignore[arg-type]
+
+
+def test_a_bad_kernel_variable_warns_and_imports() -> None:
+    code = "import digitnet; print(digitnet.get_kernel())"
+    env = {**os.environ, "DIGITNET_KERNEL": "sse9"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "DIGITNET_KERNEL ignored, using auto" in done.stderr
+    assert done.stdout.strip() == digitnet.available_kernels()[-2]
+    env["DIGITNET_KERNEL"] = "scalar"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "scalar"
+    assert not done.stderr
