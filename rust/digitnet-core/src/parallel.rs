@@ -8,7 +8,7 @@
 
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::thread::{self, Thread};
 
@@ -33,7 +33,6 @@ struct Shared {
     panicked: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     sleeping: AtomicUsize,
     workers: Mutex<Vec<Thread>>,
-    stop: AtomicBool,
 }
 
 // SAFETY: `job` is written only by the thread holding the pool's lock, between generations, when
@@ -104,7 +103,6 @@ impl Pool {
                 panicked: Mutex::new(None),
                 sleeping: AtomicUsize::new(0),
                 workers: Mutex::new(Vec::new()),
-                stop: AtomicBool::new(false),
             }),
             generation: 0,
         }
@@ -185,9 +183,6 @@ fn worker(shared: &Shared) {
             thread::park();
         }
         shared.sleeping.fetch_sub(1, Ordering::SeqCst);
-        if shared.stop.load(Ordering::Relaxed) {
-            return;
-        }
     }
 }
 
@@ -263,5 +258,69 @@ impl<T> SharedMut<T> {
     pub(crate) unsafe fn range(&self, range: std::ops::Range<usize>) -> &mut [T] {
         assert!(range.start <= range.end && range.end <= self.len);
         std::slice::from_raw_parts_mut(self.ptr.add(range.start), range.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn every_part_runs_once_for_any_thread_count() {
+        for threads in 1..=4 {
+            for parts in [1, 2, 3, 7, 64, MAX_PARTS] {
+                let counts: Vec<AtomicU32> = (0..parts).map(|_| AtomicU32::new(0)).collect();
+                for_each_part(threads, parts, &|p| {
+                    counts[p].fetch_add(1, Ordering::Relaxed);
+                });
+                assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_part_reaches_the_caller_and_the_pool_still_works() {
+        let caught = catch_unwind(|| {
+            for_each_part(2, 8, &|p| {
+                assert!(p != 5, "part 5 fails");
+            });
+        });
+        assert!(caught.is_err());
+        let total = AtomicUsize::new(0);
+        for_each_part(2, 8, &|p| {
+            total.fetch_add(p, Ordering::Relaxed);
+        });
+        assert_eq!(total.load(Ordering::Relaxed), 28);
+    }
+
+    #[test]
+    fn concurrent_callers_each_get_all_their_parts() {
+        thread::scope(|scope| {
+            for caller in 0..3 {
+                scope.spawn(move || {
+                    for _ in 0..200 {
+                        let sum = AtomicUsize::new(0);
+                        for_each_part(2, 16, &|p| {
+                            sum.fetch_add(p + caller, Ordering::Relaxed);
+                        });
+                        assert_eq!(sum.load(Ordering::Relaxed), 120 + 16 * caller);
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn part_ranges_cover_the_whole_range_in_order() {
+        for (len, parts, align) in [(10, 3, 1), (30, 2, 4), (7, 7, 1), (5, 2, 8)] {
+            let mut next = 0;
+            for i in 0..parts {
+                let r = part_range(len, parts, align, i);
+                assert_eq!(r.start, next);
+                next = r.end;
+            }
+            assert_eq!(next, len);
+        }
     }
 }
