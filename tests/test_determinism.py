@@ -137,7 +137,7 @@ def test_inference_and_training_compute_the_same_outputs() -> None:
     net = digitnet.Network([30, 17, 4], seed=9, cost=digitnet.CrossEntropyCost)
     for _ in range(5):
         x = rng.uniform(0, 1, (30, 1))
-        _, nabla_b = net.backprop(x, np.zeros((4, 1)))
+        nabla_b, _ = net.backprop(x, np.zeros((4, 1)))
         np.testing.assert_array_equal(nabla_b[-1], net.feedforward(x))
 
 
@@ -216,7 +216,7 @@ def test_kernel_names_and_refusals() -> None:
     assert digitnet.get_kernel() == "scalar"
     digitnet.set_kernel("auto")
     assert digitnet.get_kernel() == names[-2]
-    with pytest.raises(ValueError, match=r"kernel: must be one of scalar.*got 'neon'"):
+    with pytest.raises(ValueError, match=r"kernel: must be one of scalar.*got .neon."):
         digitnet.set_kernel("neon")
     with pytest.raises(TypeError, match="kernel"):
         digitnet.set_kernel(3)  # type: ignore[arg-type]

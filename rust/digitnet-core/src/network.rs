@@ -267,10 +267,14 @@ impl<F: Float> Network<F> {
             x.nrows(),
         );
         let n = x.nrows();
+        // Parts of one chunk each, handed out as threads come free: a thread the machine has
+        // descheduled holds up at most one chunk, never half of the work.
         let work = n * self.weights.iter().map(|w| w.len()).sum::<usize>();
-        let parts = parts_for(work, threads)
-            .min(n.div_ceil(INFERENCE_CHUNK))
-            .clamp(1, MAX_PARTS);
+        let parts = if parts_for(work, threads) > 1 {
+            n.div_ceil(INFERENCE_CHUNK).clamp(1, MAX_PARTS)
+        } else {
+            1
+        };
         let width = self.n_outputs();
         let run = |dest: &mut [F]| {
             let dest = SharedMut::new(dest);

@@ -19,6 +19,8 @@ const PART_MASK: u64 = (1 << PART_BITS) - 1;
 pub(crate) const MAX_PARTS: usize = PART_MASK as usize;
 /// Spins (of a few nanoseconds each) a worker waits for the next job before it parks.
 const SPINS: u32 = 20_000;
+/// Spins the caller waits for the workers' last parts before it yields its core.
+const WAIT_SPINS: u32 = 2_000;
 
 type Job<'a> = dyn Fn(usize) + Sync + 'a;
 
@@ -153,8 +155,16 @@ impl Pool {
             }
         }
         while shared.work_once() {}
+        // The last parts run on workers: spin briefly, then yield, so that on a machine with
+        // more busy threads than cores this thread does not take the time a worker needs.
+        let mut spins = 0u32;
         while shared.done.load(Ordering::Acquire) < parts {
-            std::hint::spin_loop();
+            if spins < WAIT_SPINS {
+                spins += 1;
+                std::hint::spin_loop();
+            } else {
+                thread::yield_now();
+            }
         }
         // SAFETY: every part is finished and none is left to claim.
         unsafe { *shared.job.get() = None };

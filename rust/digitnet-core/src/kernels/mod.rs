@@ -518,3 +518,57 @@ mod tests {
         assert_eq!(Kernel::from_name("sse9"), None);
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// Not a test: `cargo test --release -p digitnet-core kernel_speed -- --ignored --nocapture`
+    /// prints each kernel's GFLOP/s on the book's and a wide layer's shapes.
+    #[test]
+    #[ignore]
+    fn kernel_speed() {
+        for kernel in Kernel::available() {
+            for (m, n, k) in [(10, 30, 784), (100, 800, 784), (256, 800, 784)] {
+                let a = vec![0.5_f64; m * k];
+                let w = vec![0.25_f64; n * k];
+                let b = vec![0.0; n];
+                let mut out = vec![0.0; m * n];
+                let rows = Rows::run(&a, k, k, m);
+                let reps = (2e9 / (2 * m * n * k) as f64).max(1.0) as usize;
+                let start = std::time::Instant::now();
+                for _ in 0..reps {
+                    f64::dense(kernel, rows, &w, &b, &mut out);
+                }
+                let dense = 2.0 * (m * n * k * reps) as f64 / start.elapsed().as_secs_f64() / 1e9;
+                let mut wout = w.clone();
+                let delta = vec![1e-3_f64; m * n];
+                let sums = OuterSums {
+                    x: &delta,
+                    x_offset: 0,
+                    x_t: n,
+                    x_r: 1,
+                    y: rows,
+                    rows: n,
+                };
+                let start = std::time::Instant::now();
+                for _ in 0..reps {
+                    f64::outer(
+                        kernel,
+                        &sums,
+                        &mut wout,
+                        k,
+                        Finish::Step {
+                            rate: 0.1,
+                            decay: 1.0,
+                        },
+                    );
+                }
+                let outer = 2.0 * (m * n * k * reps) as f64 / start.elapsed().as_secs_f64() / 1e9;
+                println!(
+                    "{kernel:?} ({m}, {n}, {k}): dense {dense:.1} GFLOP/s, step {outer:.1} GFLOP/s"
+                );
+            }
+        }
+    }
+}

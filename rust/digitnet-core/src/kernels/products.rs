@@ -48,27 +48,40 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
     n: usize,
 ) {
     let m = a.len();
-    let mut i = 0;
-    while i < m {
-        let mr = (m - i).min(V::DENSE_ROWS);
+    // Cache blocking: a block of rows of A that stays in L2 meets every tile of W's rows, so W
+    // streams from memory once per block instead of once per tile of A.
+    let block = (L2_BYTES / (k * std::mem::size_of::<F>()).max(1))
+        .max(V::DENSE_ROWS)
+        .next_multiple_of(V::DENSE_ROWS);
+    let mut i_block = 0;
+    while i_block < m {
+        let block_end = (i_block + block).min(m);
         let mut j = 0;
         while j < n {
             let nr = (n - j).min(V::DENSE_COLS);
-            macro_rules! tile {
-                ($($r:literal, $c:literal);*) => {
-                    match (mr, nr) {
-                        $(($r, $c) => dense_tile::<F, V, $r, $c>(a, i, w, j, bias, out, k, n),)*
-                        _ => unreachable!("tiles are at most 4 x 4"),
-                    }
-                };
+            let mut i = i_block;
+            while i < block_end {
+                let mr = (block_end - i).min(V::DENSE_ROWS);
+                macro_rules! tile {
+                    ($($r:literal, $c:literal);*) => {
+                        match (mr, nr) {
+                            $(($r, $c) => dense_tile::<F, V, $r, $c>(a, i, w, j, bias, out, k, n),)*
+                            _ => unreachable!("tiles are at most 4 x 4"),
+                        }
+                    };
+                }
+                tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
+                      3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
+                i += mr;
             }
-            tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
-                  3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
             j += nr;
         }
-        i += mr;
+        i_block = block_end;
     }
 }
+
+/// The bytes of a block of input rows that [`dense`] keeps in the L2 cache.
+const L2_BYTES: usize = 256 * 1024;
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -141,12 +154,14 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
 ) {
     let cols = sums.y.cols();
     let vectors = cols.div_ceil(V::P);
-    let mut r = 0;
-    while r < sums.rows {
-        let rr = (sums.rows - r).min(V::OUTER_ROWS);
-        let mut v = 0;
-        while v < vectors {
-            let vv = (vectors - v).min(V::OUTER_VECTORS);
+    // Columns outermost: a tile's columns of `y` (all `t` rows of them) stay in L1 while every
+    // tile of rows uses them.
+    let mut v = 0;
+    while v < vectors {
+        let vv = (vectors - v).min(V::OUTER_VECTORS);
+        let mut r = 0;
+        while r < sums.rows {
+            let rr = (sums.rows - r).min(V::OUTER_ROWS);
             macro_rules! tile {
                 ($($r:literal, $v:literal);*) => {
                     match (rr, vv) {
@@ -158,9 +173,9 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
             }
             tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
                   3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
-            v += vv;
+            r += rr;
         }
-        r += rr;
+        v += vv;
     }
 }
 
