@@ -29,7 +29,7 @@ import pytest
 import digitnet
 from digitnet import cli, images, network2, plots, reference
 from digitnet.datasets import mnist, parse_idx, read_idx
-from digitnet.errors import DatasetError, ModelFileError
+from digitnet.errors import DatasetError, ModelFileError, UnsuitableNetworkError
 
 
 @dataclass(frozen=True)
@@ -1000,7 +1000,7 @@ CASES = [
     case(
         "probabilities non-MNIST net",
         lambda c: images.probabilities(net(), np.zeros((1, 784))),
-        ValueError,
+        UnsuitableNetworkError,  # a ValueError
         "^net: ",
     ),
     case(

@@ -56,8 +56,8 @@ from hypothesis import strategies as st
 
 import digitnet
 from digitnet import reference
-from digitnet._network_api import StepOptions
 from digitnet.datasets.mnist import ArrayData, MnistSplits
+from digitnet.sgd import StepOptions
 from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau, Momentum, Nesterov
 
 SINGLE_STEP = 1e-4
@@ -803,7 +803,7 @@ def small_problem(seed: int = 0, n: int = 200, classes: int = 4) -> tuple[np.nda
 
 
 def test_halve_on_plateau_rule() -> None:
-    schedule = HalveOnPlateau(patience=2, min_factor=8)
+    schedule = HalveOnPlateau(patience=2, min_factor=8).start()
     etas: list[float | None] = []
     eta: float | None = 1.0
     for accuracy in [5, 6, 6, 6, 7, 7, 7, 7, 7]:
@@ -931,15 +931,18 @@ def test_without_callback_or_monitoring_an_epoch_costs_no_evaluation(
 
 
 def test_reused_schedules_are_fresh_in_the_recipes() -> None:
-    """HalveOnPlateau keeps its best accuracy between calls, so recipes copy it per run."""
+    """SGD keeps each run's schedule state itself, so a recipe's one schedule instance serves
+    every run fresh: a configuration that cannot be changed."""
     from digitnet import recipes
 
     for recipe in recipes.RECIPES.values():
         first, second = recipe.sgd_options(), recipe.sgd_options()
         for key in ("schedule", "early_stopping"):
             if first.get(key) is not None:
-                assert first[key] is not second[key]
+                assert first[key] == second[key]
                 assert first[key] == recipe.sgd[key]
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    first[key].patience = 1
 
 
 # ---- dropout ------------------------------------------------------------------------------

@@ -81,14 +81,8 @@ class Network(_network.Network):
 
 
 def load(filename: str | os.PathLike[str]) -> Network:
-    """Loads a network saved by network2.py's or digitnet's ``save``."""
-    from digitnet.persistence import load as load_any  # imported here: persistence imports us
-
-    loaded = load_any(filename)
-    net = Network(loaded.sizes, cost=loaded.cost, activation=loaded.activations[:-1],
-                  output=loaded.activations[-1])  # fmt: skip
-    net.weights, net.biases = loaded.weights, loaded.biases
-    return net
+    """Loads a network saved by network2.py's or digitnet's ``save`` as a network2 ``Network``."""
+    return Network.load(filename)
 
 
 def vectorized_result(j: int) -> np.ndarray[Any, np.dtype[np.float64]]:
