@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from conftest import assert_close, assert_within_conditioning
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
@@ -295,24 +295,6 @@ def assert_identical(a: AnyNet, b: AnyNet) -> None:
         np.testing.assert_array_equal(p, q)
 
 
-def assert_within_conditioning(
-    engine: AnyNet,
-    ref: reference.Network,
-    nudged: reference.Network,
-    nudge: float,
-    steps: int,
-    unit: float,
-    floor: float,
-) -> None:
-    """test_equivalence.py's bound: the engine differs from the reference by no more than the
-    reference moves when its start is nudged, times 100 rounding units per step."""
-    scale = float(np.max(np.abs(flat(ref))))
-    growth = float(np.max(np.abs(flat(nudged) - flat(ref)))) / (nudge * scale)
-    bound = max(floor, 100 * steps * max(growth, 1.0) * unit) * scale
-    error = float(np.max(np.abs(flat(engine) - flat(ref))))
-    assert error <= bound, f"error {error:.3e}, bound {bound:.3e}, growth {growth:.3e}"
-
-
 # ---- float64: single steps, extremes included -------------------------------------------------
 
 
@@ -477,7 +459,9 @@ def test_any_epoch_agrees_within_its_conditioning(
     case.rust.train_epoch((case.x, case.y), mini_batch_size, options.eta, order, **kwargs)
     steps = -(-case.x.shape[0] // mini_batch_size)
     eps = float(np.finfo(float).eps)
-    assert_within_conditioning(case.rust, case.ref, nudged, 1e-13, steps, eps, 1e-10)
+    assert_within_conditioning(
+        "toolkit float64", flat(case.rust), flat(case.ref), flat(nudged), 1e-13, steps, eps, 1e-10
+    )
 
 
 # ---- float32 --------------------------------------------------------------------------------
@@ -556,7 +540,10 @@ def test_float32_optimizer_steps_agree_within_their_conditioning(
         for net in (case.rust, case.ref, nudged):
             net.update_mini_batch((x, y), eta, lmbda, 500, optimizer=optimizer)
         x, y = case.batch()
-    assert_within_conditioning(case.rust, case.ref, nudged, 1e-7, steps, U32, SINGLE_STEP)
+    assert_within_conditioning(
+        "toolkit float32", flat(case.rust), flat(case.ref), flat(nudged), 1e-7, steps, U32,
+        SINGLE_STEP,
+    )  # fmt: skip
 
 
 # ---- initialisation -------------------------------------------------------------------------
