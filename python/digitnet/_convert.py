@@ -6,10 +6,14 @@ from __future__ import annotations
 import numbers
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+#: What network.py's methods take as data: a list of ``(x, y)`` tuples (``x`` a column, ``y``
+#: a label or a one-hot column), or a pair of arrays ``(X, Y)`` with samples as rows.
+Data: TypeAlias = Iterable[tuple[ArrayLike, ArrayLike]] | tuple[ArrayLike, ArrayLike]
 
 Float64Array = NDArray[np.float64]
 FloatArray = NDArray[np.floating[Any]]
@@ -17,6 +21,7 @@ IntArray = NDArray[np.int64]
 
 __all__ = [
     "DTYPES",
+    "Data",
     "Float64Array",
     "FloatArray",
     "IntArray",

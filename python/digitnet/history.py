@@ -11,7 +11,7 @@ from typing import Any
 
 from digitnet._files import read_json, write_atomically
 from digitnet.errors import HistoryFileError
-from digitnet.reprs import history_html
+from digitnet.reprs import best_index, history_html
 
 __all__ = ["MAX_HISTORY_BYTES", "EpochResult", "History"]
 
@@ -86,8 +86,8 @@ class History(list[EpochResult]):
 
     def best(self) -> EpochResult | None:
         """The epoch with the highest test accuracy (the earliest on ties), if any was measured."""
-        measured = [epoch for epoch in self if epoch.accuracy is not None]
-        return max(measured, key=lambda e: e.accuracy or 0.0) if measured else None
+        index = best_index(self)
+        return None if index is None else self[index]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the history to ``path`` as a JSON list of epochs, atomically.

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from digitnet import network as _network
-from digitnet.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from digitnet._convert import Data
+from digitnet.costs import Cost, CostName, CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from digitnet.network import sigmoid, sigmoid_prime
 
 __all__ = [
@@ -37,19 +39,23 @@ class Network(_network.Network):
     _network2_output = True
 
     def __init__(
-        self, sizes: Any, cost: Any = CrossEntropyCost, seed: int | None = None, **options: Any
+        self,
+        sizes: Sequence[int],
+        cost: Cost | CostName = CrossEntropyCost,
+        seed: int | None = None,
+        **options: Any,
     ) -> None:
         options.setdefault("init", "scaled")
         super().__init__(sizes, seed, cost=cost, **options)
 
     def SGD(  # type: ignore[override]  # noqa: N802 -- network2.py's name and signature
         self,
-        training_data: Any,
+        training_data: Data,
         epochs: int,
         mini_batch_size: int,
         eta: float,
         lmbda: float = 0.0,
-        evaluation_data: Any = None,
+        evaluation_data: Data | None = None,
         monitor_evaluation_cost: bool = False,
         monitor_evaluation_accuracy: bool = False,
         monitor_training_cost: bool = False,

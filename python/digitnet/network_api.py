@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from digitnet import _convert, costs, sgd, training
-from digitnet._convert import FloatArray, IntArray
+from digitnet._convert import Data, FloatArray, IntArray
 from digitnet.history import EpochResult, History
 from digitnet.reprs import network_html
 from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
-from digitnet.training import Augment, EarlyStopping, HalveOnPlateau
+from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer, OptimizerName
 
 __all__ = ["NetworkAPI", "ParameterList"]
 
@@ -47,7 +48,7 @@ class ParameterList(Sequence[FloatArray]):
     def __getitem__(self, index: int | slice) -> FloatArray | list[FloatArray]:
         return self._arrays[index]
 
-    def __setitem__(self, index: int, value: Any) -> None:
+    def __setitem__(self, index: int, value: ArrayLike) -> None:
         arrays: list[Any] = list(self._arrays)
         arrays[index] = value
         setattr(self._owner, self._kind, arrays)
@@ -157,7 +158,7 @@ class NetworkAPI(ABC):
         return ParameterList(self, "weights", self._get_weights())
 
     @weights.setter
-    def weights(self, value: Sequence[Any]) -> None:
+    def weights(self, value: Sequence[ArrayLike]) -> None:
         expected = [(y, x) for x, y in itertools.pairwise(self.sizes)]
         self._set_weights(self._parameter_list("weights", value, expected))
 
@@ -167,7 +168,7 @@ class NetworkAPI(ABC):
         return ParameterList(self, "biases", [b.reshape(-1, 1) for b in self._get_biases()])
 
     @biases.setter
-    def biases(self, value: Sequence[Any]) -> None:
+    def biases(self, value: Sequence[ArrayLike]) -> None:
         expected = [(y, 1) for y in self.sizes[1:]]
         arrays = self._parameter_list("biases", value, expected, also_vectors=True)
         self._set_biases([np.ascontiguousarray(b.reshape(-1)) for b in arrays])
@@ -175,7 +176,7 @@ class NetworkAPI(ABC):
     def _parameter_list(
         self,
         kind: str,
-        value: Sequence[Any],
+        value: Sequence[ArrayLike],
         expected: list[tuple[int, int]],
         also_vectors: bool = False,
     ) -> list[FloatArray]:
@@ -210,7 +211,7 @@ class NetworkAPI(ABC):
 
     # ---- network.py's methods -----------------------------------------------------------------
 
-    def feedforward(self, a: Any) -> FloatArray:
+    def feedforward(self, a: ArrayLike) -> FloatArray:
         """The network's output for input ``a``: a column ``(n_in, 1)`` gives ``(n_out, 1)`` as in
         network.py, a vector ``(n_in,)`` gives ``(n_out,)``, a batch ``(n, n_in)`` gives
         ``(n, n_out)``."""
@@ -223,18 +224,18 @@ class NetworkAPI(ABC):
             return out.reshape(-1)
         return out
 
-    def predict(self, x: Any) -> IntArray:
+    def predict(self, x: ArrayLike) -> IntArray:
         """The predicted class (index of the most active output) for each row of ``x``."""
         return self._predict(_convert.rows("x", x, self.sizes[0], self.dtype))
 
-    def backprop(self, x: Any, y: Any) -> tuple[list[FloatArray], list[FloatArray]]:
+    def backprop(self, x: ArrayLike, y: ArrayLike) -> tuple[list[FloatArray], list[FloatArray]]:
         """The gradient of the cost for the sample ``(x, y)`` as ``(nabla_b, nabla_w)``, in the
         shapes of ``biases`` and ``weights``; for a batch of rows, the sum over the batch."""
         xs, ys = self._sample_or_batch(x, y)
         nabla_b, nabla_w = self._backprop(xs, ys)
         return [b.reshape(-1, 1) for b in nabla_b], nabla_w
 
-    def _sample_or_batch(self, x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
+    def _sample_or_batch(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
         n_in, n_out = self._ends()
         xs = _convert.rows("x", x, n_in, self.dtype)
         y_array = np.asarray(y)
@@ -246,12 +247,12 @@ class NetworkAPI(ABC):
 
     def update_mini_batch(
         self,
-        mini_batch: Any,
+        mini_batch: Data,
         eta: float,
         lmbda: float = 0.0,
         n: int | None = None,
         *,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
     ) -> None:
         """One step of gradient descent on a list of ``(x, y)`` tuples or on arrays ``(X, Y)``:
         ``w ← (1 − ηλ/n)·w − (η/m)·Σ∇w`` and ``b ← b − (η/m)·Σ∇b`` (network.py's update when
@@ -261,7 +262,7 @@ class NetworkAPI(ABC):
         size = x.shape[0] if n is None else _convert.positive_int("n", n)
         self._update(x, y, options, size)
 
-    def cost_derivative(self, output_activations: Any, y: Any) -> FloatArray:
+    def cost_derivative(self, output_activations: ArrayLike, y: ArrayLike) -> FloatArray:
         """The vector of partial derivatives of the quadratic cost with respect to the output
         activations, ``output_activations - y``."""
         difference: FloatArray = _convert.float_array(
@@ -269,19 +270,19 @@ class NetworkAPI(ABC):
         ) - _convert.float_array("y", y)
         return difference
 
-    def evaluate(self, test_data: Any) -> int:
+    def evaluate(self, test_data: Data) -> int:
         """The number of test inputs for which the network's most active output is the label;
         ``test_data`` is a list of ``(x, label)`` tuples or arrays ``(X, labels)``."""
         x, labels = self._labelled("test_data", test_data)
         return self._evaluate(x, labels)
 
-    def accuracy(self, data: Any, convert: bool = False) -> int:
+    def accuracy(self, data: Data, convert: bool = False) -> int:
         """network2.py's ``accuracy``: how many inputs in ``data`` are classified as their label.
         ``data`` may hold labels or one-hot vectors (``convert`` is accepted for network2.py's
         callers; the kind of ``y`` is recognised either way)."""
         return self.evaluate(data)
 
-    def total_cost(self, data: Any, lmbda: float = 0.0, convert: bool = False) -> float:
+    def total_cost(self, data: Data, lmbda: float = 0.0, convert: bool = False) -> float:
         """network2.py's ``total_cost``: the mean cost over ``data`` plus the L2 term
         ``½·(λ/len(data))·Σ‖w‖²`` (``y`` may be labels or one-hot vectors, whatever
         ``convert`` says)."""
@@ -297,7 +298,7 @@ class NetworkAPI(ABC):
         squares = sum(float(np.sum(np.square(w, dtype=np.float64))) for w in self._get_weights())
         return float(mean + 0.5 * (lmbda / x.shape[0]) * squares)
 
-    def _labelled(self, name: str, data: Any) -> tuple[FloatArray, IntArray]:
+    def _labelled(self, name: str, data: Data) -> tuple[FloatArray, IntArray]:
         x, labels = _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
         if not _convert.all_finite(x):
             raise ValueError(f"{name}: contains a non-finite value (NaN or infinity)")
@@ -308,13 +309,13 @@ class NetworkAPI(ABC):
 
     def train_epoch(
         self,
-        training_data: Any,
+        training_data: Data,
         mini_batch_size: int,
         eta: float,
-        order: Any = None,
+        order: ArrayLike | None = None,
         *,
         lmbda: float = 0.0,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
         dropout: float = 0.0,
         augment: Augment | None = None,
     ) -> None:
@@ -335,7 +336,7 @@ class NetworkAPI(ABC):
         self._train_epoch(x, y, batch, options, indices, None)
 
     def _options(
-        self, eta: Any, lmbda: Any, optimizer: Any, dropout: Any, augment: Any
+        self, eta: float, lmbda: float, optimizer: object, dropout: float, augment: object
     ) -> StepOptions:
         lmbda = _convert.non_negative_real("lmbda", lmbda)
         dropout = _convert.probability("dropout", dropout)
@@ -347,26 +348,26 @@ class NetworkAPI(ABC):
 
     def SGD(  # noqa: N802 -- network.py's name, kept so its users' code runs unchanged
         self,
-        training_data: Any,
+        training_data: Data,
         epochs: int,
         mini_batch_size: int,
         eta: float,
-        test_data: Any = None,
+        test_data: Data | None = None,
         *,
         lmbda: float = 0.0,
-        evaluation_data: Any = None,
+        evaluation_data: Data | None = None,
         monitor_evaluation_cost: bool = False,
         monitor_evaluation_accuracy: bool = False,
         monitor_training_cost: bool = False,
         monitor_training_accuracy: bool = False,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
         dropout: float = 0.0,
         augment: Augment | None = None,
         schedule: HalveOnPlateau | None = None,
         early_stopping: EarlyStopping | None = None,
         verbose: bool = True,
         progress: bool | None = None,
-        callback: Callable[[EpochResult], Any] | None = None,
+        callback: Callable[[EpochResult], object] | None = None,
     ) -> History:
         """Trains with mini-batch stochastic gradient descent, as network.py does, plus
         network2.py's options and more.

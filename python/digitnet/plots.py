@@ -103,7 +103,9 @@ def learning_curves(history: Iterable[EpochResult], ax: Axes | None = None) -> F
         (line,) = ax.plot(
             xs, ys, marker="o", markersize=3.5, color=_ACCURACY_COLOR, label="test accuracy"
         )
-        best_epoch, best = max(measured, key=lambda m: m[1])  # the earliest on ties
+        best_result = History(epochs).best()
+        assert best_result is not None  # some epoch was measured
+        best_epoch, best = best_result.epoch, 100 * (best_result.accuracy or 0.0)
         (star,) = ax.plot(
             [best_epoch],
             [best],

@@ -16,8 +16,15 @@ from numpy.typing import NDArray
 
 from digitnet.costs import Cost
 
-__all__ = ["Summarised", "SummarisedEpoch", "history_html", "history_text", "network_html",
-           "network_text"]  # fmt: skip
+__all__ = [
+    "Summarised",
+    "SummarisedEpoch",
+    "best_index",
+    "history_html",
+    "history_text",
+    "network_html",
+    "network_text",
+]
 
 
 class Summarised(Protocol):
@@ -130,7 +137,7 @@ def history_html(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -
     """An HTML summary of a training history: a line with the best epoch and the time taken, and
     a table of the epochs' test accuracy and seconds with the best epoch highlighted."""
     head = ["epoch", "correct", "accuracy", "seconds", ""]
-    best = _best_index(history)
+    best = best_index(history)
     body = []
     for index in _shown(len(history), max_rows):
         if index is None:
@@ -149,7 +156,7 @@ def history_html(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -
 def history_text(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -> str:
     """A plain-text summary of a training history, like :func:`history_html`, with the best
     epoch marked by an asterisk."""
-    best = _best_index(history)
+    best = best_index(history)
     rows = []
     for index in _shown(len(history), max_rows):
         if index is None:
@@ -162,8 +169,9 @@ def history_text(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -
     return "\n".join(lines)
 
 
-def _best_index(history: Sequence[SummarisedEpoch]) -> int | None:
-    """The index of the most accurate epoch (the earliest on ties), if any was measured."""
+def best_index(history: Sequence[SummarisedEpoch]) -> int | None:
+    """The index of the most accurate epoch (the earliest on ties), if any was measured: the
+    one definition of "the best epoch" (``History.best`` and the plots use it too)."""
     best: int | None = None
     for index, epoch in enumerate(history):
         accuracy = epoch.accuracy
@@ -177,7 +185,7 @@ def _history_facts(history: Sequence[SummarisedEpoch]) -> str:
         return "no epochs"
     seconds = sum(epoch.seconds for epoch in history)
     facts = [f"{len(history)} epoch{'s' if len(history) != 1 else ''}"]
-    best = _best_index(history)
+    best = best_index(history)
     if best is not None:
         result = history[best]
         facts.append(f"best {_percent(result.accuracy)} after epoch {result.epoch}")
