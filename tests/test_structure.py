@@ -339,6 +339,15 @@ def test_a_history_file_is_a_list_of_epochs_with_what_was_measured(tmp_path: Pat
     assert records[2] == {"epoch": 2, "seconds": 1.0, "correct": None, "total": None}
 
 
+def test_a_joined_history_with_repeated_epoch_numbers_round_trips(tmp_path: Path) -> None:
+    history = History([EpochResult(0, 1.0, 5, 10), EpochResult(0, 1.0, 6, 10)])
+    history.best_epoch = 0
+    history.save(tmp_path / "joined.json")
+    loaded = History.load(tmp_path / "joined.json")
+    assert list(loaded) == list(history)
+    assert loaded.best_epoch == 0
+
+
 def test_history_files_written_before_still_load(tmp_path: Path) -> None:
     old = [
         {"epoch": 0, "seconds": 1.5, "correct": 7, "total": 10},

@@ -97,12 +97,14 @@ class History(list[EpochResult]):
         measured; the epoch early stopping restored has ``"best": true``. :meth:`load` gives
         back an equal history."""
         records = []
+        marked = False
         for epoch in self:
             fields = dataclasses.asdict(epoch)
             record = {key: fields.pop(key) for key in _ALWAYS}
             record.update((key, value) for key, value in fields.items() if value is not None)
-            if epoch.epoch == self.best_epoch:
-                record["best"] = True
+            # One mark: histories joined from several runs repeat epoch numbers.
+            if epoch.epoch == self.best_epoch and not marked:
+                record["best"] = marked = True
             records.append(record)
         write_atomically(Path(path), (json.dumps(records, indent=1) + "\n").encode())
 
