@@ -18,6 +18,7 @@ import re
 import struct
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import pytest
 import digitnet
 from digitnet import cli, images, network2, plots, reference
 from digitnet.datasets import mnist, parse_idx, read_idx
-from digitnet.errors import DatasetError, ModelFileError
+from digitnet.errors import DatasetError, ModelFileError, UnsuitableNetworkError
 
 
 @dataclass(frozen=True)
@@ -1000,7 +1001,7 @@ CASES = [
     case(
         "probabilities non-MNIST net",
         lambda c: images.probabilities(net(), np.zeros((1, 784))),
-        ValueError,
+        UnsuitableNetworkError,  # a ValueError
         "^net: ",
     ),
     case(
@@ -1415,12 +1416,34 @@ def test_empty_inputs_give_empty_outputs() -> None:
     assert n.evaluate((np.zeros((0, 8)), np.zeros(0, np.int64))) == 0
 
 
-def test_number_of_cases(capsys: pytest.CaptureFixture[str]) -> None:
-    cli = len(CLI_CASES) + 4 + 2 + 2 + 1 + 5
-    accepted = 2 * len(all_variants()) + 7 + 3 + 5
+def test_number_of_cases(
+    request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Counts this module's collected tests by kind (no hand-kept constants to go stale): bad
+    input to functions, bad command lines, and input that must be accepted (the tests from
+    ``all_variants`` on)."""
+    mine = [
+        item
+        for item in request.session.items
+        if isinstance(item, pytest.Function) and item.path == Path(__file__)
+    ]
+    accepted_from = all_variants.__code__.co_firstlineno
+    kinds: Counter[str] = Counter()
+    for item in mine:
+        name = item.originalname
+        if name == "test_bad_input":
+            kinds["functions"] += 1
+        elif name.startswith("test_cli"):
+            kinds["cli"] += 1
+        elif item.function.__code__.co_firstlineno > accepted_from and item is not request.node:
+            kinds["accepted"] += 1
     with capsys.disabled():
         print(
-            f"\n{len(CASES)} bad-input cases for functions, "
-            f"{cli} for the command line, {accepted} accepted-input checks"
+            f"\n{kinds['functions']} bad-input cases for functions, "
+            f"{kinds['cli']} for the command line, {kinds['accepted']} accepted-input checks"
         )
     assert len(CASES) >= 200
+    if kinds["functions"]:  # this module ran whole, not a -k selection of it
+        assert kinds["functions"] == len(CASES)
+        assert kinds["cli"] >= len(CLI_CASES)
+        assert kinds["accepted"] >= 2 * len(all_variants())

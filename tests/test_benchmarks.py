@@ -127,7 +127,12 @@ def test_bench_quick_runs_to_its_summary(mnist_dir: Path, tmp_path: Path) -> Non
     text = done.stdout
     assert "== summary" in text
     summary = text.split("== summary", 1)[1]
-    assert summary.count("PASS") + summary.count("FAIL") + summary.count("SKIP") >= 8
+    marks = [line for line in summary.splitlines() if line[:6] in ("PASS  ", "FAIL  ", "SKIP  ")]
+    assert len(marks) >= 8, summary
+    # A speed or memory figure may miss its target on a loaded machine (each states one with ≥
+    # or ≤); a line without a target is a part of the benchmark that failed to run.
+    broken = [line for line in marks if line.startswith("FAIL") and not {"≥", "≤"} & set(line)]
+    assert broken == [], broken
     assert "environment:" in text
     assert "torch:" in text
 

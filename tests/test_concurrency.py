@@ -106,8 +106,9 @@ def test_separate_networks_train_in_parallel_exactly_as_in_sequence() -> None:
 
 def test_training_lets_other_python_threads_run() -> None:
     """Evidence that training releases the GIL: a pure-Python thread keeps running while a
-    network trains (it would stall for whole 50 ms slices if the GIL were held). Printed,
-    not asserted beyond progress: the scheduler of a loaded machine decides the figures."""
+    network trains. Were the GIL held through the call, the thread's longest pause would be the
+    whole training time; the bound, a quarter of it, leaves a loaded machine's scheduler room
+    (the exact figures are printed, not asserted)."""
     x, y = data(5_000, seed=1)
     net = digitnet.Network([784, 100, 10], seed=1)
     stop = threading.Event()
@@ -134,6 +135,7 @@ def test_training_lets_other_python_threads_run() -> None:
         f"steps/s; its longest pause was {longest * 1000:.1f} ms"
     )
     assert count > 0
+    assert longest < seconds / 4, f"the thread stalled {longest:.2f} s of {seconds:.2f} s"
 
 
 def test_many_threads_each_with_its_own_network() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from conftest import assert_close
+from conftest import assert_close, assert_within_conditioning
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -152,9 +152,8 @@ def test_any_epoch_agrees_within_its_conditioning(
     nudged.biases = [b * (1 + 1e-13 * noise.standard_normal(b.shape)) for b in ref.biases]
     for net in (rust, ref, nudged):
         net.train_epoch((x, y), mini_batch_size, eta, order=order)
-    scale = float(np.max(np.abs(_parameters(ref))))
-    growth = float(np.max(np.abs(_parameters(nudged) - _parameters(ref)))) / (1e-13 * scale)
     steps = -(-x.shape[0] // mini_batch_size)
-    bound = max(1e-10, 100 * steps * max(growth, 1.0) * np.finfo(float).eps) * scale
-    error = float(np.max(np.abs(_parameters(rust) - _parameters(ref))))
-    assert error <= bound, f"error {error:.3e}, bound {bound:.3e}, growth {growth:.3e}"
+    assert_within_conditioning(
+        "equivalence float64", _parameters(rust), _parameters(ref), _parameters(nudged), 1e-13,
+        steps, float(np.finfo(float).eps), 1e-10,
+    )  # fmt: skip

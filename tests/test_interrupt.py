@@ -31,8 +31,11 @@ def test_ctrl_c_during_sgd_raises_keyboard_interrupt_promptly() -> None:
     # The network holds the parameters of its last whole mini-batch: finite, changed, usable.
     assert all(np.all(np.isfinite(w)) for w in [*net.weights, *net.biases])
     assert not np.array_equal(net.weights[0], digitnet.Network([784, 100, 10], seed=0).weights[0])
+    after_interrupt = net.copy()
     net.SGD((x[:100], y[:100]), 1, 10, 3.0, verbose=False)
-    assert net.evaluate((x[:100], y[:100])) >= 0
+    assert not np.array_equal(net.weights[0], after_interrupt.weights[0]), "it no longer trains"
+    predicted = net.predict(x[:100])
+    assert net.evaluate((x[:100], y[:100])) == int(np.count_nonzero(predicted == y[:100]))
 
 
 def test_an_exception_in_a_callback_stops_training_cleanly() -> None:

@@ -79,7 +79,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]
 
 
-def _malformed(tmp_path: Path) -> list[tuple[str, bytes, str]]:
+def _malformed() -> list[tuple[str, bytes, str]]:
     good = {"sizes": [2, 1], "weights": [[[1.0, 2.0]]], "biases": [[[0.5]]]}
 
     def with_(**changes: Any) -> bytes:
@@ -106,9 +106,13 @@ def _malformed(tmp_path: Path) -> list[tuple[str, bytes, str]]:
     ]
 
 
-@pytest.mark.parametrize("case", range(17))
-def test_malformed_files_are_refused_clearly(tmp_path: Path, case: int) -> None:
-    name, content, message = _malformed(tmp_path)[case]
+MALFORMED = _malformed()
+
+
+@pytest.mark.parametrize(("name", "content", "message"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_files_are_refused_clearly(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     path = tmp_path / "model.json"
     path.write_bytes(content)
     with pytest.raises(ModelFileError, match=message) as info:

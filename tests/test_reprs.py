@@ -89,9 +89,10 @@ def test_the_numpy_reference_network_is_summarised_too() -> None:
 
 
 def test_network_html_escapes_names_and_cost() -> None:
-    hostile = type("Net<b>&'\"", (digitnet.Network,), {})
+    # A network's cost is fixed when it is made (a read-only property): a subclass stands in.
+    cost = type("Cost", (), {"name": "<script>alert('x')</script>"})
+    hostile = type("Net<b>&'\"", (digitnet.Network,), {"cost": property(lambda self: cost)})
     net = hostile([2, 2], seed=0)
-    net.cost = type("Cost", (), {"name": "<script>alert('x')</script>"})  # type: ignore[assignment]
     markup = network_html(net)
     assert "<script>" not in markup
     assert "<b>" not in markup

@@ -50,14 +50,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from conftest import assert_close, assert_within_conditioning
 from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 import digitnet
 from digitnet import reference
-from digitnet._network_api import StepOptions
 from digitnet.datasets.mnist import ArrayData, MnistSplits
+from digitnet.sgd import StepOptions
 from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau, Momentum, Nesterov
 
 SINGLE_STEP = 1e-4
@@ -295,24 +295,6 @@ def assert_identical(a: AnyNet, b: AnyNet) -> None:
         np.testing.assert_array_equal(p, q)
 
 
-def assert_within_conditioning(
-    engine: AnyNet,
-    ref: reference.Network,
-    nudged: reference.Network,
-    nudge: float,
-    steps: int,
-    unit: float,
-    floor: float,
-) -> None:
-    """test_equivalence.py's bound: the engine differs from the reference by no more than the
-    reference moves when its start is nudged, times 100 rounding units per step."""
-    scale = float(np.max(np.abs(flat(ref))))
-    growth = float(np.max(np.abs(flat(nudged) - flat(ref)))) / (nudge * scale)
-    bound = max(floor, 100 * steps * max(growth, 1.0) * unit) * scale
-    error = float(np.max(np.abs(flat(engine) - flat(ref))))
-    assert error <= bound, f"error {error:.3e}, bound {bound:.3e}, growth {growth:.3e}"
-
-
 # ---- float64: single steps, extremes included -------------------------------------------------
 
 
@@ -477,7 +459,9 @@ def test_any_epoch_agrees_within_its_conditioning(
     case.rust.train_epoch((case.x, case.y), mini_batch_size, options.eta, order, **kwargs)
     steps = -(-case.x.shape[0] // mini_batch_size)
     eps = float(np.finfo(float).eps)
-    assert_within_conditioning(case.rust, case.ref, nudged, 1e-13, steps, eps, 1e-10)
+    assert_within_conditioning(
+        "toolkit float64", flat(case.rust), flat(case.ref), flat(nudged), 1e-13, steps, eps, 1e-10
+    )
 
 
 # ---- float32 --------------------------------------------------------------------------------
@@ -556,7 +540,10 @@ def test_float32_optimizer_steps_agree_within_their_conditioning(
         for net in (case.rust, case.ref, nudged):
             net.update_mini_batch((x, y), eta, lmbda, 500, optimizer=optimizer)
         x, y = case.batch()
-    assert_within_conditioning(case.rust, case.ref, nudged, 1e-7, steps, U32, SINGLE_STEP)
+    assert_within_conditioning(
+        "toolkit float32", flat(case.rust), flat(case.ref), flat(nudged), 1e-7, steps, U32,
+        SINGLE_STEP,
+    )  # fmt: skip
 
 
 # ---- initialisation -------------------------------------------------------------------------
@@ -803,7 +790,7 @@ def small_problem(seed: int = 0, n: int = 200, classes: int = 4) -> tuple[np.nda
 
 
 def test_halve_on_plateau_rule() -> None:
-    schedule = HalveOnPlateau(patience=2, min_factor=8)
+    schedule = HalveOnPlateau(patience=2, min_factor=8).start()
     etas: list[float | None] = []
     eta: float | None = 1.0
     for accuracy in [5, 6, 6, 6, 7, 7, 7, 7, 7]:
@@ -931,15 +918,18 @@ def test_without_callback_or_monitoring_an_epoch_costs_no_evaluation(
 
 
 def test_reused_schedules_are_fresh_in_the_recipes() -> None:
-    """HalveOnPlateau keeps its best accuracy between calls, so recipes copy it per run."""
+    """SGD keeps each run's schedule state itself, so a recipe's one schedule instance serves
+    every run fresh: a configuration that cannot be changed."""
     from digitnet import recipes
 
     for recipe in recipes.RECIPES.values():
         first, second = recipe.sgd_options(), recipe.sgd_options()
         for key in ("schedule", "early_stopping"):
             if first.get(key) is not None:
-                assert first[key] is not second[key]
+                assert first[key] == second[key]
                 assert first[key] == recipe.sgd[key]
+                with pytest.raises(dataclasses.FrozenInstanceError):
+                    first[key].patience = 1
 
 
 # ---- dropout ------------------------------------------------------------------------------

@@ -10,19 +10,27 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from digitnet import _convert, _core, network2, reference
 from digitnet.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
-from digitnet.errors import DatasetError, DigitnetError, DivergenceError, ModelFileError
+from digitnet.errors import (
+    DatasetError,
+    DigitnetError,
+    DivergenceError,
+    HistoryFileError,
+    ImageError,
+    InternalError,
+    ModelFileError,
+    UnsuitableNetworkError,
+)
 from digitnet.history import EpochResult, History
 from digitnet.network import Network, sigmoid, sigmoid_prime
-from digitnet.persistence import load
 from digitnet.training import Adam, Augment, EarlyStopping, HalveOnPlateau, Momentum, Nesterov
 
 __version__: str = _core.__version__
-#: Raised for a bug inside digitnet (a Rust panic): an ordinary ``Exception``, never a crash.
-InternalError = _core.InternalError
+#: Reads a network saved by ``Network.save`` or network2.py (``digitnet.Network.load``).
+load = Network.load
 
 
 def get_num_threads() -> int:
@@ -70,11 +78,20 @@ def _kernel_from_environment() -> None:
 
 
 def _threads_from_environment() -> None:
+    """Applies ``DIGITNET_NUM_THREADS``; a bad value is a warning, not a failed import (the
+    setting is a tuning knob, and a typo in it must not stop every program that imports us)."""
     value = os.environ.get("DIGITNET_NUM_THREADS", "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"DIGITNET_NUM_THREADS: must be a positive integer, got {value!r}")
-        set_num_threads(int(value))
+    if not value:
+        return
+    try:
+        set_num_threads(int(value) if value.isdigit() else 0)
+    except (ValueError, OverflowError):
+        warnings.warn(
+            f"DIGITNET_NUM_THREADS: must be a positive integer, got {value!r}; using the "
+            f"default ({get_num_threads()} threads)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 _threads_from_environment()
@@ -91,6 +108,8 @@ __all__ = [
     "EpochResult",
     "HalveOnPlateau",
     "History",
+    "HistoryFileError",
+    "ImageError",
     "InternalError",
     "LogLikelihoodCost",
     "ModelFileError",
@@ -98,6 +117,7 @@ __all__ = [
     "Nesterov",
     "Network",
     "QuadraticCost",
+    "UnsuitableNetworkError",
     "__version__",
     "available_kernels",
     "get_kernel",
@@ -115,7 +135,7 @@ if TYPE_CHECKING:
     from digitnet.sklearn import MLPClassifier as MLPClassifier
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """Imports ``digitnet.MLPClassifier``, which needs scikit-learn, on first use."""
     if name == "MLPClassifier":
         from digitnet.sklearn import MLPClassifier

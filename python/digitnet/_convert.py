@@ -6,14 +6,44 @@ from __future__ import annotations
 import numbers
 import secrets
 from collections.abc import Iterable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeAlias
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+#: What network.py's methods take as data: a list of ``(x, y)`` tuples (``x`` a column, ``y``
+#: a label or a one-hot column), or a pair of arrays ``(X, Y)`` with samples as rows.
+Data: TypeAlias = Iterable[tuple[ArrayLike, ArrayLike]] | tuple[ArrayLike, ArrayLike]
 
 Float64Array = NDArray[np.float64]
 FloatArray = NDArray[np.floating[Any]]
 IntArray = NDArray[np.int64]
+
+__all__ = [
+    "DTYPES",
+    "Data",
+    "Float64Array",
+    "FloatArray",
+    "IntArray",
+    "all_finite",
+    "dtype",
+    "float_array",
+    "int_in_range",
+    "is_column",
+    "label_array",
+    "labelled_arrays",
+    "learning_rate",
+    "non_negative_int",
+    "non_negative_real",
+    "one_hot",
+    "positive_int",
+    "probability",
+    "rows",
+    "seed",
+    "sizes",
+    "targets",
+    "training_arrays",
+]
 
 #: The float types a network computes in.
 DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
@@ -78,6 +108,24 @@ def non_negative_real(name: str, value: Any) -> float:
     if not (np.isfinite(result) and result >= 0):
         raise ValueError(f"{name}: must be a non-negative finite number, got {value}")
     return result
+
+
+def probability(name: str, value: Any) -> float:
+    """A real number in [0, 1), such as a dropout probability."""
+    result = non_negative_real(name, value)
+    if result >= 1:
+        raise ValueError(f"{name}: must be a probability in [0, 1), got {value}")
+    return result
+
+
+def int_in_range(name: str, value: Any, low: int, high: int) -> int:
+    """A Python or NumPy integer (not a bool) from ``low`` to ``high``, both included."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__}")
+    as_int = int(value)
+    if not low <= as_int <= high:
+        raise ValueError(f"{name}: must be from {low} to {high}, got {value}")
+    return as_int
 
 
 def seed(value: Any) -> int:

@@ -1,4 +1,7 @@
-"""Types of the compiled extension ``digitnet._core`` (built from ``rust/digitnet-py``)."""
+"""Types of the compiled extension ``digitnet._core`` (built from ``rust/digitnet-py``).
+
+It raises :class:`digitnet.errors.DivergenceError` and :class:`digitnet.errors.InternalError`
+(the Python classes themselves) and ``ValueError``/``TypeError``/``MemoryError``."""
 
 from collections.abc import Callable, Sequence
 from typing import Any, final
@@ -7,8 +10,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
-    "DivergedError",
-    "InternalError",
     "Network",
     "__version__",
     "_panic_for_tests",
@@ -27,12 +28,6 @@ __version__: str
 _FloatArray = NDArray[np.floating[Any]]
 _OptimizerSpec = tuple[str, float, float, float]
 _AugmentSpec = tuple[int, int, float, float]
-
-class DivergedError(ArithmeticError):
-    """Training produced parameters that are not finite; the network kept its last finite ones."""
-
-class InternalError(RuntimeError):
-    """A bug in digitnet: an internal check failed. Please report it."""
 
 def _panic_for_tests(message: str) -> None: ...
 

@@ -1,27 +1,65 @@
-"""The exceptions digitnet raises, besides the built-in ``ValueError`` and ``TypeError``."""
+"""Every exception digitnet defines, in one place; besides these it raises the built-in
+``ValueError`` and ``TypeError`` for bad arguments.
+
+Errors about the *contents* of a file or data set also derive from ``ValueError`` (as
+``json.JSONDecodeError`` does), so code that catches bad values catches them too; when the
+cause is an operating-system error, it is chained (``__cause__``).
+"""
 
 from __future__ import annotations
+
+__all__ = [
+    "DatasetError",
+    "DigitnetError",
+    "DivergenceError",
+    "HistoryFileError",
+    "ImageError",
+    "InternalError",
+    "ModelFileError",
+    "UnsuitableNetworkError",
+]
 
 
 class DigitnetError(Exception):
     """Base class of digitnet's own exceptions."""
 
 
-class DatasetError(DigitnetError):
+class DatasetError(DigitnetError, ValueError):
     """A data set is missing, truncated, corrupt or not in the expected format.
 
     The message names the file and says what is wrong with it.
     """
 
 
-class ModelFileError(DigitnetError):
+class ModelFileError(DigitnetError, ValueError):
     """A saved model file is unreadable, malformed, or describes an invalid network.
 
     The message names the file and what is wrong with it.
     """
 
 
+class HistoryFileError(DigitnetError, ValueError):
+    """A saved training history is unreadable or malformed; the message names the file."""
+
+
+class ImageError(DigitnetError, ValueError):
+    """An image cannot be used: unreadable, not an image, corrupt, too large, or blank.
+
+    The message names the file, when there is one, and says what is wrong.
+    """
+
+
+class UnsuitableNetworkError(DigitnetError, ValueError):
+    """A network does not suit what it is asked to do, such as reading MNIST digits without 784
+    inputs and 10 outputs; the message names the network (or its file) and its sizes."""
+
+
 class DivergenceError(DigitnetError, ArithmeticError):
     """Training produced parameters that are not finite (the learning rate is probably too
     large). The message names the epoch and mini-batch; the network keeps the parameters it had
     before that mini-batch."""
+
+
+class InternalError(DigitnetError, RuntimeError):
+    """A bug inside digitnet (a Rust panic or a failed internal check): an ordinary exception,
+    never a crash. Please report it."""

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 import numpy as np
 
 from digitnet._convert import Float64Array
-from digitnet._network_api import NetworkAPI
-from digitnet.errors import DigitnetError
+from digitnet.activations import as_probabilities
+from digitnet.datasets.mnist import check_network
+from digitnet.errors import ImageError
+from digitnet.network_api import NetworkAPI
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,13 +46,6 @@ INK_THRESHOLD = 0.2
 #: An image whose ink differs from its background by less than this fraction of the full grey
 #: scale is taken to be blank.
 MIN_CONTRAST = 0.1
-
-
-class ImageError(DigitnetError):
-    """An image cannot be used: unreadable, not an image, corrupt, too large, or blank.
-
-    The message names the file, when there is one, and says what is wrong.
-    """
 
 
 def preprocess(image: ImageLike, *, max_pixels: int = MAX_PIXELS) -> Float64Array:
@@ -110,7 +105,7 @@ def open_image(
     except pil.UnidentifiedImageError:
         raise ImageError(f"{name}: not an image file (or in a format Pillow cannot read)") from None
     except OSError as error:
-        raise ImageError(f"{name}: cannot read: {error.strerror or error}") from None
+        raise ImageError(f"{name}: cannot read: {error.strerror or error}") from error
     except (pil.DecompressionBombError, pil.DecompressionBombWarning) as error:
         raise ImageError(f"{name}: refused as a possible decompression bomb: {error}") from None
     except Exception as error:  # Pillow's parsers raise many types on bad data
@@ -133,12 +128,9 @@ def probabilities(net: NetworkAPI, inputs: Any) -> Float64Array:
     (0, 1); dividing by their sum keeps their ratios, as the softmax of a network trained for it
     would give.
     """
-    _check_network(net)
+    check_network(net.sizes)
     outputs = np.atleast_2d(net.feedforward(np.atleast_2d(np.asarray(inputs, dtype=np.float64))))
-    totals = outputs.sum(axis=1, keepdims=True)
-    uniform = np.full_like(outputs, 1.0 / outputs.shape[1])
-    safe = np.where(totals > 0, totals, 1.0)
-    return np.asarray(np.where(totals > 0, outputs / safe, uniform), dtype=np.float64)
+    return as_probabilities(outputs)
 
 
 def predict_images(net: NetworkAPI, images: Iterable[ImageLike]) -> list[tuple[int, float]]:
@@ -147,7 +139,7 @@ def predict_images(net: NetworkAPI, images: Iterable[ImageLike]) -> list[tuple[i
     Every image is preprocessed first, so the first bad one raises :class:`ImageError` before any
     is classified.
     """
-    _check_network(net)
+    check_network(net.sizes)
     rows = [preprocess(image) for image in images]
     if not rows:
         return []
@@ -332,13 +324,6 @@ def _filter_weights(n_in: int, n_out: int) -> Float64Array:
     distance = (np.arange(n_in) + 0.5)[None, :] - centres[:, None]
     weights = np.clip(1.0 - np.abs(distance) / radius, 0.0, None)
     return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float64)
-
-
-def _check_network(net: NetworkAPI) -> None:
-    if net.sizes[0] != FIELD * FIELD or net.sizes[-1] != 10:
-        raise ValueError(
-            f"net: a network of sizes {net.sizes} is not for MNIST (784 inputs, 10 outputs)"
-        )
 
 
 __all__ = [

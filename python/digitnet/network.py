@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-from digitnet import _convert, _core, costs
+from digitnet import _convert, _core, costs, persistence
 from digitnet._convert import FloatArray, IntArray
-from digitnet._network_api import (
-    INITS,
-    EpochCallback,
-    NetworkAPI,
-    ProgressCallback,
-    StepOptions,
-    _architecture,
-)
-from digitnet.errors import DivergenceError
+from digitnet.architecture import architecture, check_init
+from digitnet.network_api import NetworkAPI
+from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
+
+_Self = TypeVar("_Self", bound="Network")
 
 
 class Network(NetworkAPI):
@@ -40,38 +36,65 @@ class Network(NetworkAPI):
 
     def __init__(
         self,
-        sizes: Any,
+        sizes: Sequence[int],
         seed: int | None = None,
-        dtype: Any = np.float64,
+        dtype: DTypeLike = np.float64,
         *,
-        cost: Any = costs.QuadraticCost,
-        activation: Any = "sigmoid",
+        cost: costs.Cost | costs.CostName = costs.QuadraticCost,
+        activation: str | Sequence[str] = "sigmoid",
         output: str | None = None,
         init: str = "large",
     ) -> None:
-        self.sizes = _convert.sizes(sizes)
+        checked = _convert.sizes(sizes)
+        #: The seed the parameters were drawn with (drawn from the system when ``None``).
         self.seed = _convert.seed(seed)
-        self.dtype = _convert.dtype(dtype)
-        self.cost, self.activations = _architecture(self.sizes, cost, activation, output)
-        if init not in INITS:
-            raise ValueError(f"init: must be one of {', '.join(INITS)}, got {init!r}")
-        with _diverged_as_error():
-            self._core = _core.Network(
-                self.sizes, self.seed, self.dtype.name, self.activations, self.cost.name, init
-            )
+        kind = _convert.dtype(dtype)
+        cost_class, activations = architecture(checked, cost, activation, output)
+        self._core = _core.Network(
+            checked, self.seed, kind.name, activations, cost_class.name, check_init(init)
+        )
+        self._read_engine()
 
-    def copy(self) -> Network:
-        """An independent copy with the same parameters and random stream: it trains on exactly
-        as this network would."""
-        clone = object.__new__(Network)
+    def _read_engine(self) -> None:
+        """Reads what the engine fixed when it was made, so that reading it never waits for a
+        training thread (the engine is borrowed while it trains)."""
+        self._sizes = tuple(self._core.sizes)
+        self._activations = tuple(self._core.activations)
+        self._cost = costs.cost(self._core.cost)
+        self._dtype = np.dtype(self._core.dtype)
+
+    @property
+    def sizes(self) -> list[int]:
+        """The number of neurons in each layer, the input layer first (a new list each time)."""
+        return list(self._sizes)
+
+    @property
+    def activations(self) -> list[str]:
+        """Each non-input layer's activation (a new list each time)."""
+        return list(self._activations)
+
+    @property
+    def cost(self) -> costs.Cost:
+        """The cost class (network2.py's ``cost`` attribute)."""
+        return self._cost
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The float type the network computes in, ``float64`` or ``float32``."""
+        return self._dtype
+
+    def copy(self: _Self) -> _Self:
+        """An independent copy of the same class, with the same parameters and random stream:
+        it trains on exactly as this network would."""
+        clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._core = self._core.copy()
         return clone
 
-    def __copy__(self) -> Network:
+    def __copy__(self: _Self) -> _Self:
         return self.copy()
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
+    def __deepcopy__(self: _Self, memo: dict[int, Any]) -> _Self:
         return self.copy()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -92,7 +115,8 @@ class Network(NetworkAPI):
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(  # type: ignore[misc]
+        Network.__init__(
+            self,
             state["sizes"],
             seed=state["seed"],
             dtype=state["dtype"],
@@ -105,9 +129,24 @@ class Network(NetworkAPI):
 
     def save(self, filename: str | os.PathLike[str]) -> None:
         """Writes the network to ``filename`` in network2.py's JSON format (atomically)."""
-        from digitnet.persistence import save  # imported here: persistence imports this module
+        persistence.save(self, filename)
 
-        save(self, filename)
+    @classmethod
+    def load(cls: type[_Self], filename: str | os.PathLike[str]) -> _Self:
+        """A network of this class read from a file written by :meth:`save` or by network2.py's
+        ``Network.save``; a bad file is a :class:`~digitnet.errors.ModelFileError`."""
+        model = persistence.read_model(filename)
+        net = object.__new__(cls)
+        Network.__init__(
+            net,
+            model.sizes,
+            cost=model.cost,
+            activation=model.activations[:-1],
+            output=model.activations[-1],
+        )
+        net.weights = model.weights
+        net.biases = model.biases
+        return net
 
     def _get_weights(self) -> list[FloatArray]:
         return self._core.weights()
@@ -146,10 +185,9 @@ class Network(NetworkAPI):
         n: int,
         masks: list[FloatArray] | None = None,
     ) -> None:
-        with _diverged_as_error():
-            self._core.update_mini_batch(
-                x, y, options.eta, options.lmbda, n, _optimizer(options), masks
-            )
+        self._core.update_mini_batch(
+            x, y, options.eta, options.lmbda, n, _optimizer(options), masks
+        )
 
     def _train_epoch(
         self,
@@ -160,16 +198,15 @@ class Network(NetworkAPI):
         order: IntArray | None,
         on_progress: ProgressCallback | None,
     ) -> None:
-        with _diverged_as_error():
-            self._core.train_epoch(
-                x,
-                y,
-                mini_batch_size,
-                options.eta,
-                order,
-                **_options(options),
-                on_progress=on_progress,
-            )
+        self._core.train_epoch(
+            x,
+            y,
+            mini_batch_size,
+            options.eta,
+            order,
+            **_options(options),
+            on_progress=on_progress,
+        )
 
     def _sgd(
         self,
@@ -181,17 +218,16 @@ class Network(NetworkAPI):
         on_progress: ProgressCallback | None,
         on_epoch: EpochCallback,
     ) -> int:
-        with _diverged_as_error():
-            return self._core.sgd(
-                x,
-                y,
-                epochs,
-                mini_batch_size,
-                options.eta,
-                **_options(options),
-                on_progress=on_progress,
-                on_epoch=on_epoch,
-            )
+        return self._core.sgd(
+            x,
+            y,
+            epochs,
+            mini_batch_size,
+            options.eta,
+            **_options(options),
+            on_progress=on_progress,
+            on_epoch=on_epoch,
+        )
 
 
 def _optimizer(options: StepOptions) -> tuple[str, float, float, float] | None:
@@ -208,23 +244,22 @@ def _options(options: StepOptions) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _diverged_as_error() -> Iterator[None]:
-    """Turns the binding's ``DivergedError`` into :class:`digitnet.DivergenceError`."""
-    try:
-        yield
-    except _core.DivergedError as error:
-        raise DivergenceError(str(error)) from None
-
-
-def sigmoid(z: Any) -> Any:
+@overload
+def sigmoid(z: float) -> float: ...
+@overload
+def sigmoid(z: ArrayLike) -> NDArray[np.float64]: ...
+def sigmoid(z: ArrayLike) -> float | NDArray[np.float64]:
     """The sigmoid function ``1 / (1 + exp(-z))``, element-wise; a number gives a float."""
     array = _convert.float_array("z", z)
     out = _core.sigmoid(array)
     return float(out) if array.ndim == 0 else out
 
 
-def sigmoid_prime(z: Any) -> Any:
+@overload
+def sigmoid_prime(z: float) -> float: ...
+@overload
+def sigmoid_prime(z: ArrayLike) -> NDArray[np.float64]: ...
+def sigmoid_prime(z: ArrayLike) -> float | NDArray[np.float64]:
     """The derivative of the sigmoid function, element-wise; a number gives a float."""
     array = _convert.float_array("z", z)
     out = _core.sigmoid_prime(array)

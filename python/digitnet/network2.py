@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from digitnet import network as _network
-from digitnet.costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from digitnet._convert import Data
+from digitnet.costs import Cost, CostName, CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from digitnet.network import sigmoid, sigmoid_prime
 
 __all__ = [
@@ -37,19 +39,23 @@ class Network(_network.Network):
     _network2_output = True
 
     def __init__(
-        self, sizes: Any, cost: Any = CrossEntropyCost, seed: int | None = None, **options: Any
+        self,
+        sizes: Sequence[int],
+        cost: Cost | CostName = CrossEntropyCost,
+        seed: int | None = None,
+        **options: Any,
     ) -> None:
         options.setdefault("init", "scaled")
         super().__init__(sizes, seed, cost=cost, **options)
 
     def SGD(  # type: ignore[override]  # noqa: N802 -- network2.py's name and signature
         self,
-        training_data: Any,
+        training_data: Data,
         epochs: int,
         mini_batch_size: int,
         eta: float,
         lmbda: float = 0.0,
-        evaluation_data: Any = None,
+        evaluation_data: Data | None = None,
         monitor_evaluation_cost: bool = False,
         monitor_evaluation_accuracy: bool = False,
         monitor_training_cost: bool = False,
@@ -81,14 +87,8 @@ class Network(_network.Network):
 
 
 def load(filename: str | os.PathLike[str]) -> Network:
-    """Loads a network saved by network2.py's or digitnet's ``save``."""
-    from digitnet.persistence import load as load_any  # imported here: persistence imports us
-
-    loaded = load_any(filename)
-    net = Network(loaded.sizes, cost=loaded.cost, activation=loaded.activations[:-1],
-                  output=loaded.activations[-1])  # fmt: skip
-    net.weights, net.biases = loaded.weights, loaded.biases
-    return net
+    """Loads a network saved by network2.py's or digitnet's ``save`` as a network2 ``Network``."""
+    return Network.load(filename)
 
 
 def vectorized_result(j: int) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -2,8 +2,13 @@
 the book's code and digitnet.
 
 The format is ``{"sizes": [...], "weights": [...], "biases": [...], "cost": "QuadraticCost"}``
-with each weight matrix and bias column as nested lists. Files are parsed as data, never
-executed, and written atomically: an interrupted save never leaves a half-written file.
+with each weight matrix and bias column as nested lists (and digitnet's ``"activations"`` when
+a layer is not sigmoid). Files are parsed as data, never executed, and written atomically: an
+interrupted save never leaves a half-written file.
+
+This module reads and writes a plain :class:`ModelDescription` and knows nothing of the network
+classes: ``digitnet.Network.load`` (a class method, so each class loads as itself) builds a
+network from what :func:`read_model` returns.
 """
 
 from __future__ import annotations
@@ -12,16 +17,32 @@ import itertools
 import json
 import math
 import os
-import stat
-import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from digitnet import _convert
-from digitnet.errors import DigitnetError, ModelFileError
-from digitnet.network import Network
+from digitnet._files import read_json, write_atomically
+from digitnet.architecture import architecture
+from digitnet.costs import COSTS, Cost, CostName
+from digitnet.errors import ModelFileError
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_LAYERS",
+    "MAX_PARAMETERS",
+    "ModelDescription",
+    "SavableNetwork",
+    "read_json",
+    "read_model",
+    "save",
+    "write_atomically",
+    "write_model",
+]
 
 #: The largest model file read: far above any MLP on MNIST, and a bound on what a hostile file
 #: can make the parser allocate.
@@ -32,85 +53,78 @@ MAX_PARAMETERS = 1 << 27
 #: bookkeeping a hostile file can cause.
 MAX_LAYERS = 1000
 
-COSTS = ("QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost")
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """A network as a file holds it: layer sizes, each non-input layer's activation, the cost's
+    name, the weight matrices ``(sizes[l+1], sizes[l])`` and bias columns ``(sizes[l+1], 1)``."""
+
+    sizes: list[int]
+    activations: list[str]
+    cost: CostName
+    weights: list[NDArray[np.float64]]
+    biases: list[NDArray[np.float64]]
 
 
-def save(net: Network, filename: str | os.PathLike[str]) -> None:
+class SavableNetwork(Protocol):
+    """What :func:`save` reads of a network (any :class:`digitnet.network_api.NetworkAPI`)."""
+
+    @property
+    def sizes(self) -> list[int]: ...
+    @property
+    def activations(self) -> list[str]: ...
+    @property
+    def cost(self) -> Cost: ...
+    @property
+    def weights(self) -> Sequence[NDArray[Any]]: ...
+    @property
+    def biases(self) -> Sequence[NDArray[Any]]: ...
+
+
+def save(net: SavableNetwork, filename: str | os.PathLike[str]) -> None:
     """Writes ``net`` to ``filename`` in network2.py's JSON format, atomically."""
+    write_model(
+        filename,
+        ModelDescription(
+            sizes=net.sizes,
+            activations=net.activations,
+            cost=net.cost.name,
+            weights=[np.asarray(w, dtype=np.float64) for w in net.weights],
+            biases=[np.asarray(b, dtype=np.float64).reshape(-1, 1) for b in net.biases],
+        ),
+    )
+
+
+def write_model(filename: str | os.PathLike[str], model: ModelDescription) -> None:
+    """Writes ``model`` to ``filename`` in network2.py's JSON format, atomically."""
     data: dict[str, Any] = {
-        "sizes": net.sizes,
-        "weights": [w.tolist() for w in net.weights],
-        "biases": [b.tolist() for b in net.biases],
-        "cost": net.cost.name,
+        "sizes": model.sizes,
+        "weights": [w.tolist() for w in model.weights],
+        "biases": [b.tolist() for b in model.biases],
+        "cost": model.cost,
     }
-    if any(a != "sigmoid" for a in net.activations):
+    if any(a != "sigmoid" for a in model.activations):
         # digitnet's extension; left out for all-sigmoid networks, whose files network2.py reads.
-        data["activations"] = net.activations
+        data["activations"] = model.activations
     write_atomically(Path(filename), json.dumps(data).encode())
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Writes ``content`` to a temporary file beside ``path``, syncs it, then renames it over
-    ``path``; on any failure (Ctrl-C included) the temporary file is removed."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(content)
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def load(filename: str | os.PathLike[str]) -> Network:
-    """Reads a network saved by :func:`save` or by network2.py's ``Network.save``."""
+def read_model(filename: str | os.PathLike[str]) -> ModelDescription:
+    """The network described by a file written by :func:`save` or by network2.py's
+    ``Network.save``, checked to be a valid one; anything wrong is a
+    :class:`~digitnet.errors.ModelFileError` naming the file."""
     path = Path(filename)
-    return _network(path, read_json(path, MAX_FILE_BYTES, ModelFileError, "digitnet model"))
+    return _description(path, read_json(path, MAX_FILE_BYTES, ModelFileError, "digitnet model"))
 
 
-def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> Any:
-    """The JSON value in the file ``path``, read as data only: a regular file of at most
-    ``limit`` bytes (no FIFO to wait on, no device to drain), no more of it than its size, and
-    no NaN or Infinity tokens. Any failure is ``error``, naming the file."""
-    try:
-        # Opened without blocking, so that a named pipe cannot make us wait.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as file:
-            status = os.fstat(file.fileno())
-            if not stat.S_ISREG(status.st_mode):
-                raise error(f"{path}: not a regular file")
-            if status.st_size > limit:
-                raise error(f"{path}: larger than {limit} bytes; not a {what}")
-            raw = file.read(status.st_size + 1)
-    except OSError as failure:
-        raise error(f"{path}: cannot read: {failure.strerror or failure}") from None
-    if len(raw) > limit:
-        raise error(f"{path}: larger than {limit} bytes; not a {what}")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as failure:
-        raise error(f"{path}: not valid JSON ({failure})") from None
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"non-finite number {name}")
-
-
-def _network(path: Path, data: Any) -> Network:
+def _description(path: Path, data: Any) -> ModelDescription:
     if not isinstance(data, dict):
         raise ModelFileError(f"{path}: expected a JSON object, got {type(data).__name__}")
     missing = [key for key in ("sizes", "weights", "biases") if key not in data]
     if missing:
         raise ModelFileError(f"{path}: missing {', '.join(missing)}")
     cost = data.get("cost", "QuadraticCost")
-    if cost not in COSTS:
+    if not isinstance(cost, str) or cost not in COSTS:
         raise ModelFileError(f"{path}: cost must be one of {', '.join(COSTS)}, got {cost!r}")
     claimed = data["sizes"]
     if not isinstance(claimed, list) or len(claimed) > MAX_LAYERS:
@@ -118,7 +132,7 @@ def _network(path: Path, data: Any) -> Network:
     try:
         sizes = _convert.sizes(claimed)
     except (TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: {error}") from None
+        raise ModelFileError(f"{path}: {error}") from error
     for key in ("weights", "biases"):
         if not isinstance(data[key], list) or len(data[key]) != len(sizes) - 1:
             raise ModelFileError(
@@ -127,8 +141,9 @@ def _network(path: Path, data: Any) -> Network:
     parameters = sum(y * (x + 1) for x, y in itertools.pairwise(sizes))
     if parameters > MAX_PARAMETERS:
         raise ModelFileError(f"{path}: sizes {sizes} ask for {parameters} parameters; too many")
-    weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in _pairs(sizes)])
-    biases = _matrices(path, "biases", data["biases"], [(y, 1) for _, y in _pairs(sizes)])
+    pairs = list(itertools.pairwise(sizes))
+    weights = _matrices(path, "weights", data["weights"], [(y, x) for x, y in pairs])
+    biases = _matrices(path, "biases", data["biases"], [(y, 1) for _, y in pairs])
     activations = data.get("activations", ["sigmoid"] * (len(sizes) - 1))
     if not (
         isinstance(activations, list)
@@ -137,21 +152,15 @@ def _network(path: Path, data: Any) -> Network:
     ):
         raise ModelFileError(f"{path}: activations must be a list of {len(sizes) - 1} names")
     try:
-        net = Network(sizes, cost=cost, activation=activations[:-1], output=activations[-1])
+        architecture(sizes, cost, activations[:-1], activations[-1])
     except ValueError as error:
-        raise ModelFileError(f"{path}: {error}") from None
-    net.weights = weights
-    net.biases = biases
-    return net
-
-
-def _pairs(sizes: list[int]) -> list[tuple[int, int]]:
-    return list(itertools.pairwise(sizes))
+        raise ModelFileError(f"{path}: {error}") from error
+    return ModelDescription(sizes, list(activations), COSTS[cost].name, weights, biases)
 
 
 def _matrices(
     path: Path, name: str, value: Any, shapes: list[tuple[int, int]]
-) -> list[np.ndarray[Any, np.dtype[np.float64]]]:
+) -> list[NDArray[np.float64]]:
     if not isinstance(value, list) or len(value) != len(shapes):
         raise ModelFileError(f"{path}: {name} must be a list of {len(shapes)} matrices")
     out = []

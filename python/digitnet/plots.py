@@ -4,26 +4,23 @@ format for a training :class:`~digitnet.History`.
 The drawing functions take an existing matplotlib ``Axes`` (or ``Figure``) to draw into, or make a
 new ``Figure``; either way they return the figure. They never use ``pyplot``, so they work with
 any backend, need no display, and leave no figure open. matplotlib is imported only when one is
-drawn: ``pip install digitnet[plot]``. :func:`save_history` and :func:`load_history` need only
-the standard library.
+drawn: ``pip install digitnet[plot]``. :func:`save_history` and :func:`load_history` (which are
+:meth:`digitnet.History.save` and :meth:`digitnet.History.load`) need no matplotlib.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from digitnet.errors import DigitnetError
+from digitnet.errors import HistoryFileError
 from digitnet.history import EpochResult, History
-from digitnet.persistence import read_json, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,18 +32,12 @@ __all__ = [
     "learning_curves",
     "load_history",
     "misclassified",
+    "require_matplotlib",
     "save_history",
 ]
 
-#: The largest history file read; a history of a million epochs is far smaller.
-MAX_HISTORY_BYTES = 1 << 26
-
 _ACCURACY_COLOR = "C0"
 _SECONDS_COLOR = "0.6"
-
-
-class HistoryFileError(DigitnetError):
-    """A saved training history is unreadable or malformed; the message names the file."""
 
 
 # ---- matplotlib, imported on first use ----------------------------------------------------------
@@ -112,7 +103,9 @@ def learning_curves(history: Iterable[EpochResult], ax: Axes | None = None) -> F
         (line,) = ax.plot(
             xs, ys, marker="o", markersize=3.5, color=_ACCURACY_COLOR, label="test accuracy"
         )
-        best_epoch, best = max(measured, key=lambda m: m[1])  # the earliest on ties
+        best_result = History(epochs).best()
+        assert best_result is not None  # some epoch was measured
+        best_epoch, best = best_result.epoch, 100 * (best_result.accuracy or 0.0)
         (star,) = ax.plot(
             [best_epoch],
             [best],
@@ -264,62 +257,15 @@ def _square_images(images: ArrayLike) -> NDArray[Any]:
     )
 
 
-# ---- saving and loading a history ---------------------------------------------------------------
+# ---- saving and loading a history (kept here for the callers of digitnet < 0.3) -------------
 
 
 def save_history(history: Iterable[EpochResult], path: str | os.PathLike[str]) -> None:
-    """Writes ``history`` to ``path`` as a JSON list of ``{"epoch", "seconds", "correct",
-    "total"}`` objects (atomically)."""
-    records = [
-        {"epoch": e.epoch, "seconds": e.seconds, "correct": e.correct, "total": e.total}
-        for e in history
-    ]
-    write_atomically(Path(path), (json.dumps(records, indent=1) + "\n").encode())
+    """Writes ``history`` to ``path`` (see :meth:`digitnet.History.save`)."""
+    kept = history if isinstance(history, History) else History(history)
+    kept.save(path)
 
 
 def load_history(path: str | os.PathLike[str]) -> History:
-    """Reads a history written by :func:`save_history`; a malformed file is a
-    :class:`HistoryFileError`."""
-    file = Path(path)
-    data = read_json(file, MAX_HISTORY_BYTES, HistoryFileError, "history")
-    if not isinstance(data, list):
-        raise HistoryFileError(f"{file}: expected a JSON list of epochs, got {_json_type(data)}")
-    history = History()
-    for i, record in enumerate(data):
-        history.append(_epoch_result(f"{file}: [{i}]", record))
-    return history
-
-
-def _epoch_result(where: str, record: Any) -> EpochResult:
-    if not isinstance(record, dict):
-        raise HistoryFileError(f"{where}: expected an object, got {_json_type(record)}")
-    unknown = sorted(set(record) - {"epoch", "seconds", "correct", "total"})
-    if unknown:
-        raise HistoryFileError(f"{where}: unknown key {unknown[0]!r}")
-    for key in ("epoch", "seconds"):
-        if key not in record:
-            raise HistoryFileError(f"{where}: missing {key!r}")
-    epoch = _count(where, "epoch", record["epoch"])
-    seconds = record["seconds"]
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise HistoryFileError(f"{where}: seconds must be a non-negative number, got {seconds!r}")
-    correct, total = record.get("correct"), record.get("total")
-    if (correct is None) != (total is None):
-        raise HistoryFileError(f"{where}: correct and total must both be given or both null")
-    if correct is not None:
-        correct = _count(where, "correct", correct)
-        total = _count(where, "total", total)
-        if correct > total:
-            raise HistoryFileError(f"{where}: correct ({correct}) exceeds total ({total})")
-    return EpochResult(epoch, float(seconds), correct, total)
-
-
-def _count(where: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise HistoryFileError(f"{where}: {key} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    return names.get(type(value), "null" if value is None else "a number")
+    """Reads a history file (see :meth:`digitnet.History.load`)."""
+    return History.load(path)

@@ -13,7 +13,6 @@ anything.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,8 @@ from digitnet.datasets.mnist import MnistSplits
 from digitnet.history import History
 from digitnet.network import Network
 from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Nesterov
+
+__all__ = ["RECIPES", "Recipe", "run"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ class Recipe:
         return Network(seed=seed, **self.network)
 
     def sgd_options(self) -> dict[str, Any]:
-        """``sgd`` with fresh copies of its stateful parts: a ``HalveOnPlateau`` remembers its
-        best accuracy, so one instance must not serve two runs."""
-        return {key: copy.deepcopy(value) for key, value in self.sgd.items()}
+        """A copy of ``sgd`` to pass on (``SGD`` keeps each run's state itself, so the
+        schedule and early-stopping options can be shared by any number of runs)."""
+        return dict(self.sgd)
 
 
 RECIPES: dict[str, Recipe] = {

@@ -9,72 +9,42 @@ shape ``(m, n_in)``, layer ``l`` computes ``Z = A @ W.T + b`` and ``A = f(Z)``.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from digitnet import _convert, costs
 from digitnet._convert import FloatArray, IntArray
-from digitnet._network_api import (
-    INITS,
-    EpochCallback,
-    NetworkAPI,
-    ProgressCallback,
-    StepOptions,
-    _architecture,
+from digitnet.activations import (
+    ELEMENTWISE,
+    relu,
+    relu_prime,
+    sigmoid,
+    sigmoid_prime,
+    softmax,
+    tanh_prime,
 )
+from digitnet.architecture import architecture, check_init
 from digitnet.errors import DivergenceError
+from digitnet.network_api import NetworkAPI
+from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
 from digitnet.training import Adam, Momentum, Nesterov
 
+__all__ = [
+    "ACTIVATIONS",
+    "Network",
+    "relu",
+    "relu_prime",
+    "sigmoid",
+    "sigmoid_prime",
+    "softmax",
+    "tanh_prime",
+    "transform_image",
+]
 
-def sigmoid(z: FloatArray) -> FloatArray:
-    """The sigmoid function, in the form that cannot overflow: ``exp(z) / (1 + exp(z))`` for
-    negative ``z``."""
-    e = np.exp(-np.abs(z))
-    result: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-    return result
-
-
-def sigmoid_prime(z: FloatArray) -> FloatArray:
-    """The derivative of the sigmoid, ``sigmoid(z) * (1 - sigmoid(z))``, written as
-    ``sigmoid(z) * sigmoid(-z)`` so it keeps its precision where the sigmoid saturates."""
-    return sigmoid(z) * sigmoid(-z)
-
-
-def tanh_prime(z: FloatArray) -> FloatArray:
-    """The derivative of tanh, ``1 - tanh(z)**2``, written as ``4e/(1+e)**2`` with
-    ``e = exp(-2|z|)``, which keeps its precision where tanh saturates."""
-    e = np.exp(-2 * np.abs(z))
-    result: FloatArray = 4 * e / (1 + e) ** 2
-    return result
-
-
-def relu(z: FloatArray) -> FloatArray:
-    """``max(0, z)``."""
-    return np.maximum(z, 0.0)
-
-
-def relu_prime(z: FloatArray) -> FloatArray:
-    """1 where ``z > 0``, else 0."""
-    return (z > 0).astype(z.dtype)
-
-
-def softmax(z: FloatArray) -> FloatArray:
-    """Each row's ``exp(z_j) / Σ_k exp(z_k)``, shifted by the row's maximum against overflow."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    result: FloatArray = e / e.sum(axis=1, keepdims=True)
-    return result
-
-
-#: Each element-wise activation and its derivative.
-ACTIVATIONS: dict[
-    str, tuple[Callable[[FloatArray], FloatArray], Callable[[FloatArray], FloatArray]]
-] = {
-    "sigmoid": (sigmoid, sigmoid_prime),
-    "tanh": (np.tanh, tanh_prime),
-    "relu": (relu, relu_prime),
-}
+#: Each element-wise activation and its derivative (:data:`digitnet.activations.ELEMENTWISE`).
+ACTIVATIONS = ELEMENTWISE
 
 
 def transform_image(
@@ -115,24 +85,39 @@ class Network(NetworkAPI):
 
     def __init__(
         self,
-        sizes: Any,
+        sizes: Sequence[int],
         seed: int | None = None,
         *,
-        cost: Any = costs.QuadraticCost,
-        activation: Any = "sigmoid",
+        cost: costs.Cost | costs.CostName = costs.QuadraticCost,
+        activation: str | Sequence[str] = "sigmoid",
         output: str | None = None,
         init: str = "large",
     ) -> None:
-        self.sizes = _convert.sizes(sizes)
+        self._sizes = tuple(_convert.sizes(sizes))
         self.seed = _convert.seed(seed)
-        self.cost, self.activations = _architecture(self.sizes, cost, activation, output)
+        cost_class, activations = architecture(self._sizes, cost, activation, output)
+        self._cost, self._activations = cost_class, tuple(activations)
         self.rng = np.random.default_rng(self.seed)
         self._state: dict[str, Any] = {"optimizer": None}
         self._initialize(init)
 
+    @property
+    def sizes(self) -> list[int]:
+        """The number of neurons in each layer, the input layer first (a new list each time)."""
+        return list(self._sizes)
+
+    @property
+    def activations(self) -> list[str]:
+        """Each non-input layer's activation (a new list each time)."""
+        return list(self._activations)
+
+    @property
+    def cost(self) -> costs.Cost:
+        """The cost class (network2.py's ``cost`` attribute)."""
+        return self._cost
+
     def _initialize(self, init: str) -> None:
-        if init not in INITS:
-            raise ValueError(f"init: must be one of {', '.join(INITS)}, got {init!r}")
+        check_init(init)
         self._biases: list[FloatArray] = [self.rng.standard_normal(y) for y in self.sizes[1:]]
         self._weights: list[FloatArray] = [
             self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "scaled" else 1.0)
@@ -177,7 +162,7 @@ class Network(NetworkAPI):
             if name == "softmax":
                 a, slope = softmax(z), np.ones_like(z)
             else:
-                f, f_prime = ACTIVATIONS[name]
+                f, f_prime = ELEMENTWISE[name]
                 a, slope = f(z), f_prime(z)
             if masks is not None and layer < last:
                 a, slope = a * masks[layer], slope * masks[layer]

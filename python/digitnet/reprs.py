@@ -9,13 +9,54 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
-from digitnet._network_api import NetworkAPI
-from digitnet.history import EpochResult
+from digitnet.costs import Cost
 
-__all__ = ["history_html", "history_text", "network_html", "network_text"]
+__all__ = [
+    "Summarised",
+    "SummarisedEpoch",
+    "best_index",
+    "history_html",
+    "history_text",
+    "network_html",
+    "network_text",
+]
+
+
+class Summarised(Protocol):
+    """What a network summary reads (any :class:`digitnet.network_api.NetworkAPI`); a protocol,
+    so that this module depends on nothing of the classes it describes."""
+
+    @property
+    def sizes(self) -> list[int]: ...
+    @property
+    def activations(self) -> list[str]: ...
+    @property
+    def cost(self) -> Cost: ...
+    @property
+    def weights(self) -> Sequence[NDArray[Any]]: ...
+    @property
+    def biases(self) -> Sequence[NDArray[Any]]: ...
+
+
+class SummarisedEpoch(Protocol):
+    """What a history summary reads of each epoch (a :class:`digitnet.SummarisedEpoch`)."""
+
+    @property
+    def epoch(self) -> int: ...
+    @property
+    def seconds(self) -> float: ...
+    @property
+    def correct(self) -> int | None: ...
+    @property
+    def total(self) -> int | None: ...
+    @property
+    def accuracy(self) -> float | None: ...
+
 
 #: Histories longer than this show their first and last epochs around an ellipsis row.
 MAX_ROWS = 60
@@ -28,7 +69,7 @@ _TABLE_STYLE = "border-collapse:collapse;font-variant-numeric:tabular-nums"
 # ---- networks -----------------------------------------------------------------------------------
 
 
-def network_html(net: NetworkAPI) -> str:
+def network_html(net: Summarised) -> str:
     """An HTML summary of ``net``: its sizes, parameter count, dtype, seed and cost, and a table of
     its layers with their weight shapes and parameter statistics."""
     head = ["layer", "neurons", "weights", "biases", "parameters"]
@@ -42,7 +83,7 @@ def network_html(net: NetworkAPI) -> str:
     )
 
 
-def network_text(net: NetworkAPI) -> str:
+def network_text(net: Summarised) -> str:
     """A plain-text summary of ``net``: a header line like :func:`network_html`'s and one line
     per layer."""
     head = ["layer", "neurons", "weights", "biases", "parameters", "w mean", "w std", "b mean"]
@@ -51,11 +92,11 @@ def network_text(net: NetworkAPI) -> str:
     return "\n".join([title, *_text_table(head, rows)])
 
 
-def _class_name(net: NetworkAPI) -> str:
+def _class_name(net: Summarised) -> str:
     return f"{type(net).__module__}.{type(net).__qualname__}"
 
 
-def _network_facts(net: NetworkAPI) -> str:
+def _network_facts(net: Summarised) -> str:
     weights = list(net.weights)
     count = sum(w.size + w.shape[0] for w in weights)
     dtype = str(weights[0].dtype) if weights else "float64"
@@ -67,7 +108,7 @@ def _network_facts(net: NetworkAPI) -> str:
     return ", ".join(facts)
 
 
-def _layer_rows(net: NetworkAPI) -> list[list[str]]:
+def _layer_rows(net: Summarised) -> list[list[str]]:
     sizes = list(net.sizes)
     rows = [["0 (input)", f"{sizes[0]:,}", *[_DASH] * 9]]
     for layer, (w, b) in enumerate(zip(net.weights, net.biases, strict=True), start=1):
@@ -92,11 +133,11 @@ def _number(value: float) -> str:
 # ---- histories ----------------------------------------------------------------------------------
 
 
-def history_html(history: Sequence[EpochResult], max_rows: int = MAX_ROWS) -> str:
+def history_html(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -> str:
     """An HTML summary of a training history: a line with the best epoch and the time taken, and
     a table of the epochs' test accuracy and seconds with the best epoch highlighted."""
     head = ["epoch", "correct", "accuracy", "seconds", ""]
-    best = _best_index(history)
+    best = best_index(history)
     body = []
     for index in _shown(len(history), max_rows):
         if index is None:
@@ -112,10 +153,10 @@ def history_html(history: Sequence[EpochResult], max_rows: int = MAX_ROWS) -> st
     )
 
 
-def history_text(history: Sequence[EpochResult], max_rows: int = MAX_ROWS) -> str:
+def history_text(history: Sequence[SummarisedEpoch], max_rows: int = MAX_ROWS) -> str:
     """A plain-text summary of a training history, like :func:`history_html`, with the best
     epoch marked by an asterisk."""
-    best = _best_index(history)
+    best = best_index(history)
     rows = []
     for index in _shown(len(history), max_rows):
         if index is None:
@@ -128,8 +169,9 @@ def history_text(history: Sequence[EpochResult], max_rows: int = MAX_ROWS) -> st
     return "\n".join(lines)
 
 
-def _best_index(history: Sequence[EpochResult]) -> int | None:
-    """The index of the most accurate epoch (the earliest on ties), if any was measured."""
+def best_index(history: Sequence[SummarisedEpoch]) -> int | None:
+    """The index of the most accurate epoch (the earliest on ties), if any was measured: the
+    one definition of "the best epoch" (``History.best`` and the plots use it too)."""
     best: int | None = None
     for index, epoch in enumerate(history):
         accuracy = epoch.accuracy
@@ -138,12 +180,12 @@ def _best_index(history: Sequence[EpochResult]) -> int | None:
     return best
 
 
-def _history_facts(history: Sequence[EpochResult]) -> str:
+def _history_facts(history: Sequence[SummarisedEpoch]) -> str:
     if not len(history):
         return "no epochs"
     seconds = sum(epoch.seconds for epoch in history)
     facts = [f"{len(history)} epoch{'s' if len(history) != 1 else ''}"]
-    best = _best_index(history)
+    best = best_index(history)
     if best is not None:
         result = history[best]
         facts.append(f"best {_percent(result.accuracy)} after epoch {result.epoch}")
@@ -151,7 +193,7 @@ def _history_facts(history: Sequence[EpochResult]) -> str:
     return "; ".join(facts)
 
 
-def _epoch_cells(result: EpochResult) -> list[str]:
+def _epoch_cells(result: SummarisedEpoch) -> list[str]:
     correct = _DASH if result.correct is None else f"{result.correct:,} / {result.total:,}"
     return [str(result.epoch), correct, _percent(result.accuracy), f"{result.seconds:.3f}"]
 

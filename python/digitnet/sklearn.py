@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from digitnet.activations import as_probabilities
+from digitnet.costs import QuadraticCost, per_sample
 from digitnet.history import EpochResult
 from digitnet.network import Network
 
@@ -178,14 +180,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """The network's output activations for each sample, scaled to sum to 1 over the classes
         (in the order of ``classes_``)."""
         x = self._validated_input(X)
-        outputs = self.network_.feedforward(x)
-        totals = outputs.sum(axis=1, keepdims=True)
-        # Sigmoid outputs are positive unless every one underflowed; such a row is uniform.
-        dead = totals[:, 0] <= 0.0
-        outputs[dead] = 1.0
-        totals[dead] = outputs.shape[1]
-        probabilities: NDArray[np.float64] = outputs / totals
-        return probabilities
+        return as_probabilities(self.network_.feedforward(x))
 
     # ---- helpers ------------------------------------------------------------------------------
 
@@ -249,6 +244,7 @@ def _quadratic_cost(network: Network, x: NDArray[np.float64], targets: NDArray[n
     """network.py's quadratic cost ``||a - y||^2 / 2`` averaged over the samples of ``x``."""
     if x.shape[0] == 0:
         return 0.0
-    error = network.feedforward(x)
-    error[np.arange(x.shape[0]), targets] -= 1.0
-    return float(0.5 * np.einsum("ij,ij->", error, error) / x.shape[0])
+    outputs = network.feedforward(x)
+    one_hot = np.zeros_like(outputs)
+    one_hot[np.arange(x.shape[0]), targets] = 1.0
+    return float(np.mean(per_sample(QuadraticCost, outputs, one_hot)))

@@ -7,8 +7,22 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+__all__ = [
+    "OPTIMIZERS",
+    "Adam",
+    "Augment",
+    "EarlyStopping",
+    "HalveOnPlateau",
+    "Momentum",
+    "Nesterov",
+    "Optimizer",
+    "OptimizerName",
+    "PlateauState",
+    "optimizer",
+]
 
 
 @dataclass(frozen=True)
@@ -65,11 +79,15 @@ def _check_unit(name: str, value: Any) -> None:
         raise ValueError(f"{name}: must be in [0, 1), got {value}")
 
 
-Optimizer = Momentum | Nesterov | Adam
+Optimizer: TypeAlias = Momentum | Nesterov | Adam
+#: An optimizer's name ("sgd": plain gradient descent, no optimizer).
+OptimizerName: TypeAlias = Literal["sgd", "momentum", "nesterov", "adam"]
 _NAMED: dict[str, Optimizer] = {"momentum": Momentum(), "nesterov": Nesterov(), "adam": Adam()}
+#: The names :func:`optimizer` accepts.
+OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "nesterov", "adam")
 
 
-def optimizer(value: Any) -> Optimizer | None:
+def optimizer(value: object) -> Optimizer | None:
     """An optimizer from itself, its name (with default settings), or ``None``/"sgd"."""
     if value is None or value == "sgd":
         return None
@@ -117,19 +135,17 @@ class Augment:
         return (height, width, float(self.max_shift), float(self.max_rotation))
 
 
-@dataclass
+@dataclass(frozen=True)
 class HalveOnPlateau:
     """The book's learning-rate schedule: halve η each time the accuracy on the evaluation
     data has not improved for ``patience`` epochs, and stop once η has fallen to
     ``1/min_factor`` of its start (128 in the book).
 
-    It remembers the best accuracy so far, so that passing the same instance to a second
-    ``SGD`` call continues the schedule; use a new instance for a new run."""
+    It only describes the rule: ``SGD`` keeps each run's progress (:meth:`start`) apart, so
+    one instance can serve any number of runs."""
 
     patience: int = 10
     min_factor: float = 128.0
-    _best: float = field(default=-math.inf, init=False, repr=False)
-    _waited: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_patience(self.patience)
@@ -139,20 +155,34 @@ class HalveOnPlateau:
         if not (math.isfinite(float(value)) and float(value) > 1):
             raise ValueError(f"min_factor: must be a finite number above 1, got {value}")
 
+    def start(self) -> PlateauState:
+        """The state of one run of this schedule, before its first epoch."""
+        return PlateauState(self)
+
+
+class PlateauState:
+    """One run of a :class:`HalveOnPlateau` schedule: the best accuracy so far and how long
+    it has waited for a better one."""
+
+    def __init__(self, schedule: HalveOnPlateau) -> None:
+        self.schedule = schedule
+        self.best = -math.inf
+        self.waited = 0
+
     def next_eta(self, eta: float, start: float, accuracy: float) -> float | None:
         """The learning rate for the next epoch, or ``None`` to stop training."""
-        if accuracy > self._best:
-            self._best, self._waited = accuracy, 0
+        if accuracy > self.best:
+            self.best, self.waited = accuracy, 0
             return eta
-        self._waited += 1
-        if self._waited < self.patience:
+        self.waited += 1
+        if self.waited < self.schedule.patience:
             return eta
-        self._waited = 0
+        self.waited = 0
         halved = eta / 2
-        return None if halved <= start / self.min_factor * (1 + 1e-12) else halved
+        return None if halved <= start / self.schedule.min_factor * (1 + 1e-12) else halved
 
 
-@dataclass
+@dataclass(frozen=True)
 class EarlyStopping:
     """Stops when the accuracy on the evaluation data has not improved for ``patience``
     epochs; with ``restore_best`` the network ends with the parameters of its best epoch."""

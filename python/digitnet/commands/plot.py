@@ -9,11 +9,17 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from digitnet import persistence, plots
-from digitnet.errors import DigitnetError
+from digitnet import plots
+from digitnet._files import write_atomically
+from digitnet.commands import _arguments as arguments
+from digitnet.errors import DigitnetError, HistoryFileError
+from digitnet.history import History
+from digitnet.network import Network
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+__all__ = ["CONFUSION_PNG", "LEARNING_CURVES_PNG", "MISCLASSIFIED_PNG", "add_parser"]
 
 #: The files written, in the output directory.
 CONFUSION_PNG = "confusion.png"
@@ -55,13 +61,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--max-images",
-        type=_positive,
+        type=arguments.positive_int,
         default=36,
         metavar="N",
         help="at most N misclassified digits in the gallery (default: 36)",
     )
     parser.add_argument(
-        "--dpi", type=_positive, default=100, help="resolution, dots per inch (default: 100)"
+        "--dpi",
+        type=arguments.positive_int,
+        default=100,
+        help="resolution, dots per inch (default: 100)",
     )
     parser.set_defaults(run=functools.partial(_run, parser))
 
@@ -77,18 +86,18 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DigitnetError(f"{out}: cannot create the directory: {error.strerror}") from None
+        raise DigitnetError(f"{out}: cannot create the directory: {error.strerror}") from error
 
     if args.learning_curves is not None:
-        history = plots.load_history(args.learning_curves)
+        history = History.load(args.learning_curves)
         if not history:
-            raise plots.HistoryFileError(f"{args.learning_curves}: holds no epochs")
+            raise HistoryFileError(f"{args.learning_curves}: holds no epochs")
         _write(plots.learning_curves(history), out / LEARNING_CURVES_PNG, args.dpi)
 
     if args.model is not None:
         from digitnet.datasets import mnist
 
-        net = persistence.load(args.model)
+        net = Network.load(args.model)
         test = mnist.load_arrays(args.data_dir).test
         if net.sizes[0] != test.x.shape[1] or net.sizes[-1] <= int(test.y.max()):
             raise DigitnetError(
@@ -113,17 +122,7 @@ def _write(figure: Figure, path: Path, dpi: int) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     try:
-        persistence.write_atomically(path, buffer.getvalue())
+        write_atomically(path, buffer.getvalue())
     except OSError as error:
-        raise DigitnetError(f"{path}: cannot write: {error.strerror or error}") from None
+        raise DigitnetError(f"{path}: cannot write: {error.strerror or error}") from error
     print(f"Wrote {path}")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value

@@ -6,9 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from digitnet import persistence
-from digitnet.errors import DigitnetError
-from digitnet.images import ImageError, preprocess, probabilities
+from digitnet.datasets import mnist
+from digitnet.errors import ImageError
+from digitnet.images import preprocess, probabilities
+from digitnet.network import Network
+
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     """Prints ``PATH: DIGIT (probability P)`` for each image; returns 1 if any was unreadable."""
-    net = persistence.load(args.model)
-    if net.sizes[0] != 784 or net.sizes[-1] != 10:
-        raise DigitnetError(f"{args.model}: a network of sizes {net.sizes} is not for MNIST")
+    net = Network.load(args.model)
+    mnist.check_network(net.sizes, name=str(args.model))
     status = 0
     for path in args.images:
         try:

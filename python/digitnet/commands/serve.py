@@ -8,8 +8,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from digitnet import persistence
+from digitnet.commands import _arguments as arguments
+from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
+from digitnet.network import Network
+
+__all__ = ["SERVER_MAX_BODY_BYTES", "add_parser", "run"]
 
 #: Waitress's own cap on a request body, above the app's (which answers 413 with a JSON error):
 #: bodies larger still are refused by waitress before they are read.
@@ -32,7 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for all)",
     )
     parser.add_argument(
-        "--port", type=_port, default=8000, help="the port (default 8000; 0 for any free port)"
+        "--port",
+        type=arguments.port,
+        default=8000,
+        help="the port (default 8000; 0 for any free port)",
     )
     parser.set_defaults(run=run)
 
@@ -48,9 +55,8 @@ def run(args: argparse.Namespace) -> int:
         raise DigitnetError(
             f"serve needs Flask, waitress and Pillow ({error}): pip install 'digitnet[serve]'"
         ) from None
-    net = persistence.load(args.model)
-    if net.sizes[0] != 784 or net.sizes[-1] != 10:
-        raise DigitnetError(f"{args.model}: a network of sizes {net.sizes} is not for MNIST")
+    net = Network.load(args.model)
+    mnist.check_network(net.sizes, name=str(args.model))
     app = create_app(net, max_body_bytes=MAX_BODY_BYTES)
     listener = _bind(args.host, args.port)
     try:
@@ -82,7 +88,7 @@ def _bind(host: str, port: int) -> socket.socket:
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
     except socket.gaierror as error:
-        raise DigitnetError(f"cannot listen on {host}: {error.strerror}") from None
+        raise DigitnetError(f"cannot listen on {host}: {error.strerror}") from error
     listener = socket.socket(family, kind, proto)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -91,7 +97,7 @@ def _bind(host: str, port: int) -> socket.socket:
         listener.close()
         raise DigitnetError(
             f"cannot listen on {host} port {port}: {error.strerror or error}"
-        ) from None
+        ) from error
     return listener
 
 
@@ -101,13 +107,3 @@ def _addresses(server: Any) -> list[tuple[str, int]]:
     if listening is not None:
         return [(str(host), int(port)) for host, port in listening]
     return [(str(server.effective_host), int(server.effective_port))]
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 65535, got {text}")
-    return value

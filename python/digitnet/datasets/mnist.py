@@ -25,6 +25,7 @@ import sys
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, cast
@@ -34,19 +35,22 @@ import numpy.typing as npt
 import platformdirs
 
 from digitnet.datasets.idx import read_idx, read_idx_scaled
-from digitnet.errors import DatasetError
+from digitnet.errors import DatasetError, UnsuitableNetworkError
 
 __all__ = [
     "CACHE_ENV",
     "DATA_ENV",
     "FILES",
+    "IMAGE_PIXELS",
     "MIRRORS",
     "MIRRORS_ENV",
     "NPZ_NAME",
+    "N_CLASSES",
     "SHA256",
     "ArrayData",
     "MnistSplits",
     "cache_dir",
+    "check_network",
     "data_dir",
     "load_arrays",
     "load_data",
@@ -90,6 +94,9 @@ _DOWNLOAD_CHUNK = 64 * 1024
 _DOWNLOAD_TIMEOUT = 30.0  # seconds without progress before a mirror is given up
 _MAX_DOWNLOAD = 1 << 28  # bytes, compressed or decompressed: the real files are far smaller
 _CLASSES = 10  # network.py's one-hot vectors have ten entries
+#: What a network for MNIST takes and gives: 28x28 pixels in, one output per digit.
+IMAGE_PIXELS = 28 * 28
+N_CLASSES = _CLASSES
 
 _U8 = npt.NDArray[np.uint8]
 _Pair = tuple[npt.NDArray[Any], _U8]  # images (bytes, or floats in [0, 1]) and labels
@@ -121,6 +128,16 @@ class _Source:
 
 class _DownloadError(Exception):
     """One mirror failed to deliver one file; the message says why."""
+
+
+def check_network(sizes: Sequence[int], name: str = "net") -> None:
+    """Raises :class:`~digitnet.errors.UnsuitableNetworkError` naming ``name`` unless a network
+    of layer ``sizes`` reads MNIST digits (784 inputs, 10 outputs)."""
+    if sizes[0] != IMAGE_PIXELS or sizes[-1] != N_CLASSES:
+        raise UnsuitableNetworkError(
+            f"{name}: a network of sizes {list(sizes)} is not for MNIST, which needs "
+            f"{IMAGE_PIXELS} inputs and {N_CLASSES} outputs"
+        )
 
 
 def cache_dir() -> Path:

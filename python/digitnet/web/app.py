@@ -21,15 +21,12 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from digitnet._network_api import NetworkAPI
-from digitnet.images import (
-    FIELD,
-    ImageError,
-    open_image,
-    preprocess,
-    probabilities,
-    read_image,
-)
+from digitnet.datasets.mnist import check_network
+from digitnet.errors import ImageError
+from digitnet.images import FIELD, open_image, preprocess, probabilities, read_image
+from digitnet.network_api import NetworkAPI
+
+__all__ = ["MAX_BODY_BYTES", "MAX_SIDE", "MIN_SIDE", "create_app"]
 
 #: The largest request body accepted; larger ones get 413. A 280x280 canvas is about 10 kB.
 MAX_BODY_BYTES = 1 << 20
@@ -58,10 +55,7 @@ class _RefusedError(Exception):
 
 def create_app(net: NetworkAPI, *, max_body_bytes: int = MAX_BODY_BYTES) -> Flask:
     """The Flask app serving the draw-a-digit page and reading drawings with ``net``."""
-    if net.sizes[0] != FIELD * FIELD or net.sizes[-1] != 10:
-        raise ValueError(
-            f"net: a network of sizes {net.sizes} is not for MNIST (784 inputs, 10 outputs)"
-        )
+    check_network(net.sizes)
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -224,3 +224,109 @@ fn power(base: f64, mut exponent: u64) -> f64 {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array1};
+
+    /// One element-wise step, checked then committed, as `descend` does.
+    fn both(
+        optimizer: Optimizer,
+        steps: u64,
+        w: &mut Array1<f64>,
+        g: &Array1<f64>,
+        first: &mut Array1<f64>,
+        second: &mut Array1<f64>,
+    ) -> bool {
+        let before = (w.clone(), first.clone(), second.clone());
+        let ok = step(
+            optimizer,
+            steps,
+            0.5,
+            w,
+            g,
+            Some(first),
+            Some(second),
+            false,
+        );
+        assert_eq!(
+            (w.clone(), first.clone(), second.clone()),
+            before,
+            "a check wrote"
+        );
+        ok && step(optimizer, steps, 0.5, w, g, Some(first), Some(second), true)
+    }
+
+    #[test]
+    fn each_rule_is_its_formula_element_by_element() {
+        let g = array![0.2, -1.0];
+        let (mu, b1, b2, eps) = (0.9, 0.8, 0.99, 1e-8);
+        let mut w = array![1.0, 2.0];
+        let (mut v, mut unused) = (array![0.1, -0.1], array![0.0, 0.0]);
+        assert!(both(
+            Optimizer::Momentum { mu },
+            1,
+            &mut w,
+            &g,
+            &mut v,
+            &mut unused
+        ));
+        let v_expected = array![mu * 0.1 - 0.5 * 0.2, mu * -0.1 + 0.5];
+        assert_eq!(v, v_expected);
+        assert_eq!(w, array![1.0 + v_expected[0], 2.0 + v_expected[1]]);
+
+        let mut w = array![1.0, 2.0];
+        let mut v = array![0.1, -0.1];
+        assert!(both(
+            Optimizer::Nesterov { mu },
+            1,
+            &mut w,
+            &g,
+            &mut v,
+            &mut unused
+        ));
+        assert_eq!(
+            w,
+            array![
+                1.0 + mu * v_expected[0] - 0.5 * 0.2,
+                2.0 + mu * v_expected[1] + 0.5
+            ]
+        );
+
+        let adam = Optimizer::Adam {
+            beta1: b1,
+            beta2: b2,
+            epsilon: eps,
+        };
+        let mut w = array![1.0, 2.0];
+        let (mut m, mut s) = (array![0.0, 0.0], array![0.0, 0.0]);
+        assert!(both(adam, 1, &mut w, &g, &mut m, &mut s));
+        // After one step from zero moments, m̂ = g and v̂ = g²: w moves by η·g/(|g| + ε).
+        for i in 0..2 {
+            let expected = [1.0, 2.0][i] - 0.5 * g[i] / (g[i].abs() + eps);
+            assert!((w[i] - expected).abs() <= 1e-15, "{} vs {expected}", w[i]);
+        }
+    }
+
+    #[test]
+    fn a_step_that_would_overflow_is_reported_and_not_written() {
+        let mut w = array![f64::MAX / 2.0, 1.0];
+        let g = array![-f64::MAX, 0.0];
+        let (mut v, mut s) = (array![0.0, 0.0], array![0.0, 0.0]);
+        let before = w.clone();
+        for optimizer in [Optimizer::Sgd, Optimizer::Momentum { mu: 0.5 }] {
+            assert!(!step(
+                optimizer,
+                1,
+                1.0,
+                &mut w,
+                &g,
+                Some(&mut v),
+                Some(&mut s),
+                false
+            ));
+            assert_eq!(w, before);
+        }
+    }
+}

@@ -1,14 +1,9 @@
 use digitnet_core::Error;
-use pyo3::create_exception;
-use pyo3::exceptions::{PyArithmeticError, PyMemoryError, PyValueError};
-use pyo3::PyErr;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
+use pyo3::{import_exception, PyErr};
 
-create_exception!(
-    _core,
-    DivergedError,
-    PyArithmeticError,
-    "Training produced parameters that are not finite; the network kept its last finite ones."
-);
+// The Python class itself (digitnet/errors.py), so that what users catch is what we raise.
+import_exception!(digitnet.errors, DivergenceError);
 
 /// The one place where engine errors become Python exceptions.
 pub(crate) fn to_py_err(error: Error) -> PyErr {
@@ -24,13 +19,13 @@ pub(crate) fn to_py_err(error: Error) -> PyErr {
     }
 }
 
-/// `DivergedError` naming the epoch (when training epochs) and the mini-batch.
+/// `digitnet.DivergenceError` naming the epoch (when training epochs) and the mini-batch.
 pub(crate) fn diverged(epoch: Option<usize>, batch: usize, detail: &str) -> PyErr {
     let place = match epoch {
         Some(epoch) => format!("epoch {epoch}, mini-batch {batch}"),
         None => format!("mini-batch {batch}"),
     };
-    DivergedError::new_err(format!(
+    DivergenceError::new_err(format!(
         "training diverged at {place}: {detail}; the learning rate is probably too large. \
          The network keeps its parameters from before that mini-batch"
     ))

@@ -1,17 +1,12 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use pyo3::create_exception;
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::import_exception;
 use pyo3::prelude::*;
 
-create_exception!(
-    _core,
-    InternalError,
-    PyRuntimeError,
-    "A bug in digitnet: an internal check failed. Please report it."
-);
+// The Python class itself (digitnet/errors.py): every exception class lives there.
+import_exception!(digitnet.errors, InternalError);
 
-/// Runs `body`, turning a Rust panic — a bug, never a user's mistake — into `InternalError`,
+/// Runs `body`, turning a Rust panic — a bug, never a user's mistake — into `digitnet.InternalError`,
 /// an ordinary exception that `except Exception` catches, instead of PyO3's `PanicException`,
 /// which derives from `BaseException` and so escapes such handlers.
 pub(crate) fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {

@@ -27,8 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::available_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(threads::set_kernel, m)?)?;
-    m.add("DivergedError", m.py().get_type::<errors::DivergedError>())?;
-    m.add("InternalError", m.py().get_type::<guard::InternalError>())?;
     m.add_function(wrap_pyfunction!(guard::_panic_for_tests, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,30 +1,30 @@
-"""network.py's public API, written once over a handful of array-level primitives.
+"""``NetworkAPI``: network.py's and network2.py's public API, written once over a handful of
+array-level primitives.
 
 Both the Rust-backed :class:`digitnet.Network` and the NumPy :class:`digitnet.reference.Network`
 implement the primitives; everything users call, with its argument handling, lives here, so the
-two cannot differ in anything but the arithmetic.
+two cannot differ in anything but the arithmetic. What ``SGD`` does between epochs lives in
+:mod:`digitnet.sgd`; what a valid architecture is, in :mod:`digitnet.architecture`.
 """
 
 from __future__ import annotations
 
 import itertools
-import sys
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, overload
 
 import numpy as np
-from tqdm import tqdm
+from numpy.typing import ArrayLike
 
-from digitnet import _convert, costs, training
-from digitnet._convert import FloatArray, IntArray
+from digitnet import _convert, costs, sgd, training
+from digitnet._convert import Data, FloatArray, IntArray
 from digitnet.history import EpochResult, History
-from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer
+from digitnet.reprs import network_html
+from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
+from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer, OptimizerName
 
-ProgressCallback = Callable[[int, int], Any]
-EpochCallback = Callable[[int], bool | float | None]
+__all__ = ["NetworkAPI", "ParameterList"]
 
 
 class ParameterList(Sequence[FloatArray]):
@@ -48,7 +48,7 @@ class ParameterList(Sequence[FloatArray]):
     def __getitem__(self, index: int | slice) -> FloatArray | list[FloatArray]:
         return self._arrays[index]
 
-    def __setitem__(self, index: int, value: Any) -> None:
+    def __setitem__(self, index: int, value: ArrayLike) -> None:
         arrays: list[Any] = list(self._arrays)
         arrays[index] = value
         setattr(self._owner, self._kind, arrays)
@@ -65,69 +65,32 @@ class ParameterList(Sequence[FloatArray]):
         return f"<{self._kind} of shapes [{shapes}]>"
 
 
-@dataclass(frozen=True)
-class StepOptions:
-    """How one training call moves the parameters (what the primitives receive)."""
-
-    eta: float
-    lmbda: float = 0.0
-    optimizer: Optimizer | None = None
-    dropout: float = 0.0
-    augment: Augment | None = None
-
-
-def _architecture(
-    sizes: list[int], cost: Any, activation: Any, output: Any
-) -> tuple[costs.Cost, list[str]]:
-    """The cost class and each non-input layer's activation name."""
-    cost_class = costs.cost(cost)
-    layers = len(sizes) - 1
-    if isinstance(activation, str):
-        hidden = [activation] * (layers - 1)
-    elif isinstance(activation, Sequence) and len(activation) == layers - 1:
-        hidden = [str(a) for a in activation]
-    else:
-        raise ValueError(
-            f"activation: expected a name or one name per hidden layer ({layers - 1}), "
-            f"got {activation!r}"
-        )
-    last = cost_class.output if output is None else str(output)
-    if last not in ACTIVATIONS:
-        raise ValueError(f"output: unknown {last!r}; expected one of {', '.join(ACTIVATIONS)}")
-    names = [*hidden, last]
-    unknown = [a for a in names if a not in ACTIVATIONS]
-    if unknown:
-        raise ValueError(
-            f"activation: unknown {unknown[0]!r}; expected one of {', '.join(ACTIVATIONS)}"
-        )
-    if "softmax" in hidden:
-        raise ValueError("activation: softmax belongs on the output layer only (output=...)")
-    fits = {"QuadraticCost": last != "softmax", "CrossEntropyCost": last == "sigmoid",
-            "LogLikelihoodCost": last == "softmax"}[cost_class.name]  # fmt: skip
-    if not fits:
-        raise ValueError(
-            f"cost: {cost_class.name} does not suit a {last} output layer "
-            "(cross-entropy needs sigmoid outputs, log-likelihood needs softmax)"
-        )
-    return cost_class, names
-
-
-#: The activations a layer can have.
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "softmax")
-#: How weights start: N(0, 1) ("large", network.py) or N(0, 1/n_in) ("scaled", network2.py).
-INITS = ("large", "scaled")
-
-
 class NetworkAPI(ABC):
     """A fully connected network with network.py's and network2.py's methods and attributes."""
 
-    sizes: list[int]
-    #: The float type the network computes in.
-    dtype: np.dtype[Any] = np.dtype(np.float64)
-    #: The cost class (network2.py's ``cost`` attribute).
-    cost: costs.Cost = costs.QuadraticCost
-    #: Each non-input layer's activation.
-    activations: list[str]
+    # Layer sizes, activations, cost and dtype are fixed when a network is made: each is a
+    # read-only property over the one place that holds it, so nothing can make them disagree.
+
+    @property
+    @abstractmethod
+    def sizes(self) -> list[int]:
+        """The number of neurons in each layer, the input layer first (a new list each time)."""
+
+    @property
+    @abstractmethod
+    def activations(self) -> list[str]:
+        """Each non-input layer's activation (a new list each time)."""
+
+    @property
+    @abstractmethod
+    def cost(self) -> costs.Cost:
+        """The cost class (network2.py's ``cost`` attribute)."""
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The float type the network computes in."""
+        return np.dtype(np.float64)
+
     #: Whether ``SGD`` prints network2.py's lines even when nothing is monitored.
     _network2_output: bool = False
 
@@ -195,7 +158,7 @@ class NetworkAPI(ABC):
         return ParameterList(self, "weights", self._get_weights())
 
     @weights.setter
-    def weights(self, value: Sequence[Any]) -> None:
+    def weights(self, value: Sequence[ArrayLike]) -> None:
         expected = [(y, x) for x, y in itertools.pairwise(self.sizes)]
         self._set_weights(self._parameter_list("weights", value, expected))
 
@@ -205,7 +168,7 @@ class NetworkAPI(ABC):
         return ParameterList(self, "biases", [b.reshape(-1, 1) for b in self._get_biases()])
 
     @biases.setter
-    def biases(self, value: Sequence[Any]) -> None:
+    def biases(self, value: Sequence[ArrayLike]) -> None:
         expected = [(y, 1) for y in self.sizes[1:]]
         arrays = self._parameter_list("biases", value, expected, also_vectors=True)
         self._set_biases([np.ascontiguousarray(b.reshape(-1)) for b in arrays])
@@ -213,7 +176,7 @@ class NetworkAPI(ABC):
     def _parameter_list(
         self,
         kind: str,
-        value: Sequence[Any],
+        value: Sequence[ArrayLike],
         expected: list[tuple[int, int]],
         also_vectors: bool = False,
     ) -> list[FloatArray]:
@@ -248,7 +211,7 @@ class NetworkAPI(ABC):
 
     # ---- network.py's methods -----------------------------------------------------------------
 
-    def feedforward(self, a: Any) -> FloatArray:
+    def feedforward(self, a: ArrayLike) -> FloatArray:
         """The network's output for input ``a``: a column ``(n_in, 1)`` gives ``(n_out, 1)`` as in
         network.py, a vector ``(n_in,)`` gives ``(n_out,)``, a batch ``(n, n_in)`` gives
         ``(n, n_out)``."""
@@ -261,18 +224,18 @@ class NetworkAPI(ABC):
             return out.reshape(-1)
         return out
 
-    def predict(self, x: Any) -> IntArray:
+    def predict(self, x: ArrayLike) -> IntArray:
         """The predicted class (index of the most active output) for each row of ``x``."""
         return self._predict(_convert.rows("x", x, self.sizes[0], self.dtype))
 
-    def backprop(self, x: Any, y: Any) -> tuple[list[FloatArray], list[FloatArray]]:
+    def backprop(self, x: ArrayLike, y: ArrayLike) -> tuple[list[FloatArray], list[FloatArray]]:
         """The gradient of the cost for the sample ``(x, y)`` as ``(nabla_b, nabla_w)``, in the
         shapes of ``biases`` and ``weights``; for a batch of rows, the sum over the batch."""
         xs, ys = self._sample_or_batch(x, y)
         nabla_b, nabla_w = self._backprop(xs, ys)
         return [b.reshape(-1, 1) for b in nabla_b], nabla_w
 
-    def _sample_or_batch(self, x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
+    def _sample_or_batch(self, x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
         n_in, n_out = self._ends()
         xs = _convert.rows("x", x, n_in, self.dtype)
         y_array = np.asarray(y)
@@ -284,12 +247,12 @@ class NetworkAPI(ABC):
 
     def update_mini_batch(
         self,
-        mini_batch: Any,
+        mini_batch: Data,
         eta: float,
         lmbda: float = 0.0,
         n: int | None = None,
         *,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
     ) -> None:
         """One step of gradient descent on a list of ``(x, y)`` tuples or on arrays ``(X, Y)``:
         ``w ← (1 − ηλ/n)·w − (η/m)·Σ∇w`` and ``b ← b − (η/m)·Σ∇b`` (network.py's update when
@@ -299,7 +262,7 @@ class NetworkAPI(ABC):
         size = x.shape[0] if n is None else _convert.positive_int("n", n)
         self._update(x, y, options, size)
 
-    def cost_derivative(self, output_activations: Any, y: Any) -> FloatArray:
+    def cost_derivative(self, output_activations: ArrayLike, y: ArrayLike) -> FloatArray:
         """The vector of partial derivatives of the quadratic cost with respect to the output
         activations, ``output_activations - y``."""
         difference: FloatArray = _convert.float_array(
@@ -307,19 +270,19 @@ class NetworkAPI(ABC):
         ) - _convert.float_array("y", y)
         return difference
 
-    def evaluate(self, test_data: Any) -> int:
+    def evaluate(self, test_data: Data) -> int:
         """The number of test inputs for which the network's most active output is the label;
         ``test_data`` is a list of ``(x, label)`` tuples or arrays ``(X, labels)``."""
         x, labels = self._labelled("test_data", test_data)
         return self._evaluate(x, labels)
 
-    def accuracy(self, data: Any, convert: bool = False) -> int:
+    def accuracy(self, data: Data, convert: bool = False) -> int:
         """network2.py's ``accuracy``: how many inputs in ``data`` are classified as their label.
         ``data`` may hold labels or one-hot vectors (``convert`` is accepted for network2.py's
         callers; the kind of ``y`` is recognised either way)."""
         return self.evaluate(data)
 
-    def total_cost(self, data: Any, lmbda: float = 0.0, convert: bool = False) -> float:
+    def total_cost(self, data: Data, lmbda: float = 0.0, convert: bool = False) -> float:
         """network2.py's ``total_cost``: the mean cost over ``data`` plus the L2 term
         ``½·(λ/len(data))·Σ‖w‖²`` (``y`` may be labels or one-hot vectors, whatever
         ``convert`` says)."""
@@ -335,7 +298,7 @@ class NetworkAPI(ABC):
         squares = sum(float(np.sum(np.square(w, dtype=np.float64))) for w in self._get_weights())
         return float(mean + 0.5 * (lmbda / x.shape[0]) * squares)
 
-    def _labelled(self, name: str, data: Any) -> tuple[FloatArray, IntArray]:
+    def _labelled(self, name: str, data: Data) -> tuple[FloatArray, IntArray]:
         x, labels = _convert.labelled_arrays(name, data, *self._ends(), self.dtype)
         if not _convert.all_finite(x):
             raise ValueError(f"{name}: contains a non-finite value (NaN or infinity)")
@@ -346,13 +309,13 @@ class NetworkAPI(ABC):
 
     def train_epoch(
         self,
-        training_data: Any,
+        training_data: Data,
         mini_batch_size: int,
         eta: float,
-        order: Any = None,
+        order: ArrayLike | None = None,
         *,
         lmbda: float = 0.0,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
         dropout: float = 0.0,
         augment: Augment | None = None,
     ) -> None:
@@ -373,12 +336,10 @@ class NetworkAPI(ABC):
         self._train_epoch(x, y, batch, options, indices, None)
 
     def _options(
-        self, eta: Any, lmbda: Any, optimizer: Any, dropout: Any, augment: Any
+        self, eta: float, lmbda: float, optimizer: object, dropout: float, augment: object
     ) -> StepOptions:
         lmbda = _convert.non_negative_real("lmbda", lmbda)
-        dropout = _convert.non_negative_real("dropout", dropout)
-        if dropout >= 1:
-            raise ValueError(f"dropout: must be a probability in [0, 1), got {dropout}")
+        dropout = _convert.probability("dropout", dropout)
         if augment is not None and not isinstance(augment, Augment):
             raise TypeError(f"augment: expected a digitnet.Augment, got {type(augment).__name__}")
         return StepOptions(
@@ -387,26 +348,26 @@ class NetworkAPI(ABC):
 
     def SGD(  # noqa: N802 -- network.py's name, kept so its users' code runs unchanged
         self,
-        training_data: Any,
+        training_data: Data,
         epochs: int,
         mini_batch_size: int,
         eta: float,
-        test_data: Any = None,
+        test_data: Data | None = None,
         *,
         lmbda: float = 0.0,
-        evaluation_data: Any = None,
+        evaluation_data: Data | None = None,
         monitor_evaluation_cost: bool = False,
         monitor_evaluation_accuracy: bool = False,
         monitor_training_cost: bool = False,
         monitor_training_accuracy: bool = False,
-        optimizer: Any = None,
+        optimizer: Optimizer | OptimizerName | None = None,
         dropout: float = 0.0,
         augment: Augment | None = None,
         schedule: HalveOnPlateau | None = None,
         early_stopping: EarlyStopping | None = None,
         verbose: bool = True,
         progress: bool | None = None,
-        callback: Callable[[EpochResult], Any] | None = None,
+        callback: Callable[[EpochResult], object] | None = None,
     ) -> History:
         """Trains with mini-batch stochastic gradient descent, as network.py does, plus
         network2.py's options and more.
@@ -431,73 +392,27 @@ class NetworkAPI(ABC):
         evaluation = None
         if evaluation_data is not None:
             evaluation = self._labelled("evaluation_data", evaluation_data)
-        if (schedule is not None or early_stopping is not None) and evaluation is None:
-            raise ValueError("schedule and early_stopping judge progress on evaluation_data")
-        if schedule is not None and not isinstance(schedule, HalveOnPlateau):
-            raise TypeError(f"schedule: expected a HalveOnPlateau, got {type(schedule).__name__}")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback: expected a callable, got {type(callback).__name__}")
-        if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-            raise TypeError(
-                f"early_stopping: expected an EarlyStopping, got {type(early_stopping).__name__}"
-            )
-        monitor = _Monitor(
-            self,
-            x,
-            y,
-            options.lmbda,
-            test,
-            evaluation,
-            evaluation_accuracy=monitor_evaluation_accuracy
-            or schedule is not None
-            or early_stopping is not None,
+        monitoring = sgd.Monitoring(
             evaluation_cost=monitor_evaluation_cost,
+            evaluation_accuracy=monitor_evaluation_accuracy,
             training_cost=monitor_training_cost,
             training_accuracy=monitor_training_accuracy,
             verbose=verbose,
         )
-        history = History()
-        show_bar = sys.stderr.isatty() if progress is None else progress
-        bar = _EpochBar(show_bar)
-        eta_now = options.eta
-        best: tuple[int, int, list[FloatArray], list[FloatArray]] | None = None
-        started = time.perf_counter()
-
-        def on_epoch(epoch: int) -> bool | float | None:
-            nonlocal started, eta_now, best
-            seconds = time.perf_counter() - started
-            bar.close()
-            result = monitor.after_epoch(epoch, seconds, eta_now)
-            history.append(result)
-            answer: bool | float | None = None
-            if early_stopping is not None and result.evaluation_correct is not None:
-                if best is None or result.evaluation_correct > best[1]:
-                    best = (epoch, result.evaluation_correct, self._get_weights(),
-                            self._get_biases())  # fmt: skip
-                elif epoch - best[0] >= early_stopping.patience:
-                    answer = True
-            if schedule is not None and answer is None and result.evaluation_correct is not None:
-                new_eta = schedule.next_eta(eta_now, options.eta, result.evaluation_correct)
-                if new_eta is None:
-                    answer = True
-                elif new_eta != eta_now:
-                    eta_now = answer = new_eta
-            if callback is not None and callback(result):
-                answer = True
-            started = time.perf_counter()
-            return answer
-
-        try:
-            self._sgd(
-                x, y, epochs, mini_batch_size, options, bar.update if show_bar else None, on_epoch
-            )
-        finally:
-            bar.close()
-        if best is not None and early_stopping is not None and early_stopping.restore_best:
-            self._set_weights(best[2])
-            self._set_biases(best[3])
-            history.best_epoch = best[0]
-        return history
+        return sgd.run(
+            self,
+            (x, y),
+            epochs,
+            mini_batch_size,
+            options,
+            test=test,
+            evaluation=evaluation,
+            monitoring=monitoring,
+            schedule=schedule,
+            early_stopping=early_stopping,
+            progress=progress,
+            callback=callback,
+        )
 
     def _ends(self) -> tuple[int, int]:
         return self.sizes[0], self.sizes[-1]
@@ -506,96 +421,4 @@ class NetworkAPI(ABC):
         return f"{type(self).__module__}.{type(self).__qualname__}({self.sizes})"
 
     def _repr_html_(self) -> str:
-        from digitnet.reprs import network_html  # imported here: reprs imports this module
-
         return network_html(self)
-
-
-class _Monitor:
-    """What ``SGD`` measures and prints after each epoch."""
-
-    def __init__(
-        self,
-        net: NetworkAPI,
-        x: FloatArray,
-        y: FloatArray,
-        lmbda: float,
-        test: tuple[FloatArray, IntArray] | None,
-        evaluation: tuple[FloatArray, IntArray] | None,
-        *,
-        evaluation_accuracy: bool,
-        evaluation_cost: bool,
-        training_cost: bool,
-        training_accuracy: bool,
-        verbose: bool,
-    ) -> None:
-        self.net, self.x, self.y, self.lmbda = net, x, y, lmbda
-        self.test, self.evaluation, self.verbose = test, evaluation, verbose
-        self.flags = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
-        self.network2_style = net._network2_output or any(self.flags) or evaluation is not None
-        self.labels = y.argmax(axis=1) if training_accuracy else None
-
-    def after_epoch(self, epoch: int, seconds: float, eta: float) -> EpochResult:
-        net, say = self.net, self.verbose
-        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy = self.flags
-        correct = total = None
-        if self.test is not None:
-            correct, total = net._evaluate(*self.test), self.test[0].shape[0]
-        figures: dict[str, Any] = {}
-        if training_cost:
-            figures["training_cost"] = net._total_cost(self.x, self.y, self.lmbda)
-        if training_accuracy and self.labels is not None:
-            figures["training_correct"] = net._evaluate(self.x, self.labels)
-            figures["training_total"] = self.x.shape[0]
-        if self.evaluation is not None and (evaluation_cost or evaluation_accuracy):
-            ex, labels = self.evaluation
-            if evaluation_cost:
-                targets = _convert.one_hot(labels, net.sizes[-1])
-                figures["evaluation_cost"] = net._total_cost(ex, targets, self.lmbda)
-            if evaluation_accuracy:
-                figures["evaluation_correct"] = net._evaluate(ex, labels)
-                figures["evaluation_total"] = ex.shape[0]
-        result = EpochResult(epoch, seconds, correct, total, eta=eta, **figures)
-        if say:
-            self._print(result)
-        return result
-
-    def _print(self, r: EpochResult) -> None:
-        if not self.network2_style:
-            if r.correct is not None:
-                print(f"Epoch {r.epoch}: {r.correct} / {r.total}", flush=True)
-            else:
-                print(f"Epoch {r.epoch} complete", flush=True)
-            return
-        print(f"Epoch {r.epoch} training complete", flush=True)  # network2.py's lines
-        if r.training_cost is not None:
-            print(f"Cost on training data: {r.training_cost}")
-        if r.training_correct is not None:
-            print(f"Accuracy on training data: {r.training_correct} / {r.training_total}")
-        if r.evaluation_cost is not None:
-            print(f"Cost on evaluation data: {r.evaluation_cost}")
-        if r.evaluation_correct is not None:
-            print(f"Accuracy on evaluation data: {r.evaluation_correct} / {r.evaluation_total}")
-        if r.correct is not None:
-            print(f"Accuracy on test data: {r.correct} / {r.total}")
-        print(flush=True)
-
-
-class _EpochBar:
-    """A tqdm progress bar over the mini-batches of the current epoch, made on first update."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._bar: tqdm[Any] | None = None
-
-    def update(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        if self._bar is None:
-            self._bar = tqdm(total=total, unit="batch", leave=False, file=sys.stderr)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
