@@ -16,6 +16,7 @@ import numpy as np
 
 from digitnet import persistence, plots, recipes
 from digitnet._network_api import _architecture
+from digitnet.commands import export as export_command
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
 from digitnet.commands import serve as serve_command
@@ -141,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", type=Path, help="a model written by --save or network2.py")
     evaluate.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     evaluate.set_defaults(run=_evaluate)
+    export_command.add_parser(commands)
     plot_command.add_parser(commands)
     predict_command.add_parser(commands)
     serve_command.add_parser(commands)

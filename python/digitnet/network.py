@@ -104,10 +104,19 @@ class Network(NetworkAPI):
         self.biases = state["biases"]
 
     def save(self, filename: str | os.PathLike[str]) -> None:
-        """Writes the network to ``filename`` in network2.py's JSON format (atomically)."""
+        """Writes the network to ``filename`` (atomically): in the safetensors format if the name
+        ends in ``.safetensors``, else in network2.py's JSON format."""
         from digitnet.persistence import save  # imported here: persistence imports this module
 
         save(self, filename)
+
+    def to_onnx(self, filename: str | os.PathLike[str], *, digit: bool = True) -> None:
+        """Writes the network to ``filename`` as an ONNX model (atomically; needs the ``onnx``
+        extra): input ``(batch, n_in)``, outputs the activations and, with ``digit``, each row's
+        predicted class."""
+        from digitnet.persistence import export_onnx  # as for save
+
+        export_onnx(self, filename, digit=digit)
 
     def _get_weights(self) -> list[FloatArray]:
         return self._core.weights()

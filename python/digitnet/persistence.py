@@ -1,5 +1,6 @@
 """Saving and loading networks in network2.py's JSON format, so models move both ways between
-the book's code and digitnet.
+the book's code and digitnet; a ``.safetensors`` name selects that format instead
+(:mod:`digitnet.formats.safetensors`), and :func:`export_onnx` writes an ONNX graph.
 
 The format is ``{"sizes": [...], "weights": [...], "biases": [...], "cost": "QuadraticCost"}``
 with each weight matrix and bias column as nested lists. Files are parsed as data, never
@@ -21,22 +22,26 @@ import numpy as np
 
 from digitnet import _convert
 from digitnet.errors import DigitnetError, ModelFileError
+from digitnet.formats import safetensors as safetensors_format
+from digitnet.formats.description import MAX_LAYERS, MAX_PARAMETERS, ModelDescription
 from digitnet.network import Network
 
 #: The largest model file read: far above any MLP on MNIST, and a bound on what a hostile file
 #: can make the parser allocate.
 MAX_FILE_BYTES = 1 << 30
-#: The largest number of parameters a loaded network may have.
-MAX_PARAMETERS = 1 << 27
-#: The most layers a loaded network may have: far more than any useful MLP, and a bound on the
-#: bookkeeping a hostile file can cause.
-MAX_LAYERS = 1000
 
 COSTS = ("QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost")
 
 
 def save(net: Network, filename: str | os.PathLike[str]) -> None:
-    """Writes ``net`` to ``filename`` in network2.py's JSON format, atomically."""
+    """Writes ``net`` to ``filename``, atomically: in the safetensors format if the name ends in
+    ``.safetensors``, else in network2.py's JSON format."""
+    path = Path(filename)
+    if _is_safetensors(path):
+        write_atomically(path, safetensors_format.encode(describe(net)))
+        return
+    if path.suffix.lower() == ".onnx":
+        raise ValueError(f"{path}: ONNX is written by net.to_onnx(), not by save()")
     data: dict[str, Any] = {
         "sizes": net.sizes,
         "weights": [w.tolist() for w in net.weights],
@@ -46,7 +51,36 @@ def save(net: Network, filename: str | os.PathLike[str]) -> None:
     if any(a != "sigmoid" for a in net.activations):
         # digitnet's extension; left out for all-sigmoid networks, whose files network2.py reads.
         data["activations"] = net.activations
-    write_atomically(Path(filename), json.dumps(data).encode())
+    write_atomically(path, json.dumps(data).encode())
+
+
+def export_onnx(net: Network, filename: str | os.PathLike[str], *, digit: bool = True) -> None:
+    """Writes ``net`` to ``filename`` as an ONNX model (see :mod:`digitnet.formats.onnx`),
+    atomically; with ``digit``, the graph also outputs each row's predicted class."""
+    try:
+        from digitnet.formats import onnx as onnx_format  # the onnx package is an extra
+    except ImportError as error:
+        raise ImportError(
+            f"ONNX export needs the onnx package ({error}); "
+            "install it with: pip install digitnet[onnx]"
+        ) from error
+    write_atomically(Path(filename), onnx_format.encode(describe(net), digit=digit))
+
+
+def describe(net: Network) -> ModelDescription:
+    """``net``'s architecture and parameters as plain data."""
+    return ModelDescription(
+        sizes=list(net.sizes),
+        activations=list(net.activations),
+        cost=net.cost.name,
+        dtype="float32" if net.dtype == np.float32 else "float64",
+        weights=[np.array(w) for w in net.weights],
+        biases=[np.array(b) for b in net.biases],
+    )
+
+
+def _is_safetensors(path: Path) -> bool:
+    return path.suffix.lower() == safetensors_format.SUFFIX
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -70,15 +104,47 @@ def write_atomically(path: Path, content: bytes) -> None:
 
 
 def load(filename: str | os.PathLike[str]) -> Network:
-    """Reads a network saved by :func:`save` or by network2.py's ``Network.save``."""
+    """Reads a network saved by :func:`save` (JSON or safetensors, by the file's extension) or by
+    network2.py's ``Network.save``."""
     path = Path(filename)
+    if path.suffix.lower() == ".onnx":
+        raise ModelFileError(f"{path}: ONNX models are exported for runtimes, not read back")
+    if _is_safetensors(path):
+        raw = read_bytes(path, MAX_FILE_BYTES, ModelFileError, "digitnet model")
+        return _from_description(path, safetensors_format.decode(raw, str(path)))
     return _network(path, read_json(path, MAX_FILE_BYTES, ModelFileError, "digitnet model"))
 
 
+def _from_description(path: Path, model: ModelDescription) -> Network:
+    try:
+        net = Network(
+            model.sizes,
+            dtype=model.dtype,
+            cost=model.cost,
+            activation=model.activations[:-1],
+            output=model.activations[-1],
+        )
+    except ValueError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    net.weights = model.weights
+    net.biases = model.biases
+    return net
+
+
 def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> Any:
-    """The JSON value in the file ``path``, read as data only: a regular file of at most
-    ``limit`` bytes (no FIFO to wait on, no device to drain), no more of it than its size, and
-    no NaN or Infinity tokens. Any failure is ``error``, naming the file."""
+    """The JSON value in the file ``path``, read as data only (see :func:`read_bytes`), with no
+    NaN or Infinity tokens. Any failure is ``error``, naming the file."""
+    raw = read_bytes(path, limit, error, what)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as failure:
+        raise error(f"{path}: not valid JSON ({failure})") from None
+
+
+def read_bytes(path: Path, limit: int, error: type[DigitnetError], what: str) -> bytes:
+    """The content of the file ``path``: a regular file of at most ``limit`` bytes (no FIFO to
+    wait on, no device to drain), and no more of it than its size. Any failure is ``error``,
+    naming the file."""
     try:
         # Opened without blocking, so that a named pipe cannot make us wait.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -93,10 +159,7 @@ def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> 
         raise error(f"{path}: cannot read: {failure.strerror or failure}") from None
     if len(raw) > limit:
         raise error(f"{path}: larger than {limit} bytes; not a {what}")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as failure:
-        raise error(f"{path}: not valid JSON ({failure})") from None
+    return raw
 
 
 def _reject_constant(name: str) -> float:
