@@ -199,12 +199,14 @@ def _check_entry(
         isinstance(offsets, list)
         and len(offsets) == 2
         and all(type(n) is int for n in offsets)
-        and 0 <= offsets[0] <= offsets[1] <= body
+        and 0 <= offsets[0] <= offsets[1]
     ):
-        raise _error(
-            source, f"tensor {name!r}: data_offsets {offsets!r} outside the {body}-byte buffer"
-        )
+        raise _error(source, f"tensor {name!r}: data_offsets {offsets!r} are not a byte range")
     begin, end = offsets
+    if end > body:
+        raise _error(
+            source, f"truncated: tensor {name!r} ends at byte {end} of a {body}-byte buffer"
+        )
     size = math.prod(shape) * _STORED[dtype].itemsize
     if end - begin != size:
         raise _error(
