@@ -184,7 +184,7 @@ def test_train_then_export_then_onnxruntime(
     net = digitnet.load(model)
     np.testing.assert_array_equal(digits, net.predict(test.x))
     assert_agrees(activations, net.feedforward(test.x), 1e-12, elementwise=True)
-    assert np.mean(digits == test.y) > 0.8  # one epoch of the book's run: ~90%
+    assert np.mean(digits == test.y) > 0.7  # one epoch of the default run: ~82%; chance: 10%
 
 
 @pytest.mark.parametrize(
