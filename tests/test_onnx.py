@@ -15,6 +15,7 @@ import pytest
 from conftest import assert_close
 
 import digitnet
+from digitnet import cli
 from digitnet.datasets import mnist
 from digitnet.formats import onnx as onnx_format
 
@@ -207,3 +208,18 @@ def test_export_errors_are_one_line(
     assert done.stderr.startswith("digitnet: error: ")
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_without_the_onnx_package_export_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # makes "import onnx" raise ImportError
+    monkeypatch.delitem(sys.modules, "digitnet.formats.onnx")
+    monkeypatch.delattr(digitnet.formats, "onnx")
+    net = digitnet.Network([3, 2], seed=0)
+    with pytest.raises(ImportError, match=r"pip install digitnet\[onnx\]"):
+        net.to_onnx(tmp_path / "m.onnx")
+    net.save(tmp_path / "m.safetensors")
+    assert cli.main(["export", str(tmp_path / "m.safetensors"), "--onnx", "out.onnx"]) == 1
+    assert "digitnet[onnx]" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
