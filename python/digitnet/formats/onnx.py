@@ -30,13 +30,15 @@ OPSET = 17
 #: The ONNX IR version of the file: 8, the lowest that carries opset 17.
 IR_VERSION = 8
 
-_OPERATORS = {"sigmoid": "Reciprocal", "tanh": "Tanh", "relu": "Relu", "softmax": "Softmax"}
+#: The activations that are one ONNX operator of the same name; sigmoid and softmax are built
+#: in :func:`_activation`.
+_UNARY = {"tanh": "Tanh", "relu": "Relu"}
 _ELEMENT_TYPES = {"float64": TensorProto.DOUBLE, "float32": TensorProto.FLOAT}
 
 
 def encode(model: ModelDescription, *, digit: bool = True) -> bytes:
     """The ONNX file of ``model``; with ``digit``, the graph also outputs each row's ArgMax."""
-    unknown = [a for a in model.activations if a not in _OPERATORS]
+    unknown = [a for a in model.activations if a not in ("sigmoid", "softmax", *_UNARY)]
     if unknown:
         raise ValueError(f"activation {unknown[0]!r} has no ONNX operator here")
     element = _ELEMENT_TYPES[model.dtype]
@@ -100,10 +102,10 @@ def _activation(name: str, z: str, out: str, node: str) -> list[onnx.NodeProto]:
     if name == "softmax":
         return [helper.make_node("Softmax", [z], [out], name=node, axis=1)]
     if name != "sigmoid":
-        return [helper.make_node(_OPERATORS[name], [z], [out], name=node)]
+        return [helper.make_node(_UNARY[name], [z], [out], name=node)]
     # onnxruntime's Sigmoid kernel loses relative accuracy for negative inputs (float64: 1e-3 at
     # z = -30, 0 below -37; float32: 0 below -18), which are most outputs of a trained network;
-    # 1 / (1 + exp(-z)), the book's formula, is exact to a few ulps in both dtypes.
+    # 1 / (1 + exp(-z)), the book's formula, is accurate to a few ulps in both dtypes.
     return [
         helper.make_node("Neg", [z], [f"{node}.neg"], name=f"{node}.neg"),
         helper.make_node("Exp", [f"{node}.neg"], [f"{node}.exp"], name=f"{node}.exp"),
