@@ -12,7 +12,7 @@ from typing import Any
 
 from digitnet.errors import DigitnetError
 
-__all__ = ["read_json", "write_atomically"]
+__all__ = ["read_bytes", "read_json", "write_atomically"]
 
 
 def write_atomically(path: Path, content: bytes) -> None:
@@ -36,10 +36,20 @@ def write_atomically(path: Path, content: bytes) -> None:
 
 
 def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> Any:
-    """The JSON value in the file ``path``, read as data only: a regular file of at most
-    ``limit`` bytes (no FIFO to wait on, no device to drain), no more of it than its size, and
-    no NaN or Infinity tokens. Any failure is ``error``, naming the file, with the operating
-    system's or the parser's error as its cause."""
+    """The JSON value in the file ``path``, read as by :func:`read_bytes`, with no NaN or
+    Infinity tokens. Any failure is ``error``, naming the file, with the operating system's or
+    the parser's error as its cause."""
+    raw = read_bytes(path, limit, error, what)
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as failure:
+        raise error(f"{path}: not valid JSON ({failure})") from failure
+
+
+def read_bytes(path: Path, limit: int, error: type[DigitnetError], what: str) -> bytes:
+    """The bytes of the file ``path``, read as data only: a regular file of at most ``limit``
+    bytes (no FIFO to wait on, no device to drain), and no more of it than its size. Any
+    failure is ``error``, naming the file."""
     try:
         # Opened without blocking, so that a named pipe cannot make us wait.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -54,10 +64,7 @@ def read_json(path: Path, limit: int, error: type[DigitnetError], what: str) -> 
         raise error(f"{path}: cannot read: {failure.strerror or failure}") from failure
     if len(raw) > limit:
         raise error(f"{path}: larger than {limit} bytes; not a {what}")
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as failure:
-        raise error(f"{path}: not valid JSON ({failure})") from failure
+    return raw
 
 
 def _reject_constant(name: str) -> float:

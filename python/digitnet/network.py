@@ -128,7 +128,8 @@ class Network(NetworkAPI):
         self.biases = state["biases"]
 
     def save(self, filename: str | os.PathLike[str]) -> None:
-        """Writes the network to ``filename`` in network2.py's JSON format (atomically)."""
+        """Writes the network to ``filename`` (atomically): in the safetensors format if the name
+        ends in ``.safetensors``, else in network2.py's JSON format."""
         persistence.save(self, filename)
 
     @classmethod
@@ -140,13 +141,20 @@ class Network(NetworkAPI):
         Network.__init__(
             net,
             model.sizes,
-            cost=model.cost,
+            dtype=model.dtype,
+            cost=costs.COSTS[model.cost],
             activation=model.activations[:-1],
             output=model.activations[-1],
         )
         net.weights = model.weights
         net.biases = model.biases
         return net
+
+    def to_onnx(self, filename: str | os.PathLike[str], *, digit: bool = True) -> None:
+        """Writes the network to ``filename`` as an ONNX model (atomically; needs the ``onnx``
+        extra): input ``(batch, n_in)``, outputs the activations and, with ``digit``, each row's
+        predicted class."""
+        persistence.export_onnx(self, filename, digit=digit)
 
     def _get_weights(self) -> list[FloatArray]:
         return self._core.weights()
