@@ -16,6 +16,7 @@ import numpy as np
 
 from digitnet import persistence, plots, recipes
 from digitnet._network_api import _architecture
+from digitnet.commands import check as check_command
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
 from digitnet.commands import serve as serve_command
@@ -144,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     plot_command.add_parser(commands)
     predict_command.add_parser(commands)
     serve_command.add_parser(commands)
+    check_command.add_parser(commands)
     return parser
 
 

@@ -25,3 +25,8 @@ class DivergenceError(DigitnetError, ArithmeticError):
     """Training produced parameters that are not finite (the learning rate is probably too
     large). The message names the epoch and mini-batch; the network keeps the parameters it had
     before that mini-batch."""
+
+
+class CheckError(DigitnetError):
+    """``digitnet check`` cannot check an implementation: its file cannot be imported, defines no
+    such class, or its program cannot be started. The message says why in one line."""
