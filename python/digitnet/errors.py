@@ -30,3 +30,19 @@ class DivergenceError(DigitnetError, ArithmeticError):
 class CheckError(DigitnetError):
     """``digitnet check`` cannot check an implementation: its file cannot be imported, defines no
     such class, or its program cannot be started. The message says why in one line."""
+
+
+class AnswerError(DigitnetError, ValueError):
+    """An answer of a checked implementation that cannot be compared with digitnet's: the call
+    raised, or returned the wrong shapes or types. ``kind`` is "exception", "shape" or
+    "malformed"; ``hints`` are known mistakes that fit."""
+
+    def __init__(self, kind: str, message: str, hints: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.hints = hints
+
+
+class ProgramFailedError(DigitnetError):
+    """A program under ``digitnet check --exec`` can answer no more cases: it crashed, hung or
+    printed something that is not an answer. The message says which, with its last words."""

@@ -2,6 +2,8 @@
 ``(x, y)`` tuples), with network2.py's ``cost=`` and ``lmbda``: correct, so it must pass the
 check; the tests derive the broken variants from it by editing one line."""
 
+import itertools
+
 import numpy as np
 
 
@@ -33,17 +35,17 @@ class Network:
         self.cost = cost
         rng = np.random.default_rng(0)
         self.biases = [rng.standard_normal((n, 1)) for n in sizes[1:]]
-        self.weights = [rng.standard_normal((n, m)) for m, n in zip(sizes[:-1], sizes[1:])]
+        self.weights = [rng.standard_normal((n, m)) for m, n in itertools.pairwise(sizes)]
 
     def feedforward(self, a):
-        for w, b in zip(self.weights, self.biases):
+        for w, b in zip(self.weights, self.biases, strict=True):
             a = sigmoid(np.dot(w, a) + b)
         return a
 
     def backprop(self, x, y):
         # Forward, keeping every weighted input and activation.
         zs, activations = [], [x]
-        for w, b in zip(self.weights, self.biases):
+        for w, b in zip(self.weights, self.biases, strict=True):
             zs.append(np.dot(w, activations[-1]) + b)
             activations.append(sigmoid(zs[-1]))
         layers = len(self.weights)
@@ -62,12 +64,12 @@ class Network:
         sum_w = [np.zeros(w.shape) for w in self.weights]
         for x, y in mini_batch:
             grad_b, grad_w = self.backprop(x, y)
-            sum_b = [s + g for s, g in zip(sum_b, grad_b)]
-            sum_w = [s + g for s, g in zip(sum_w, grad_w)]
+            sum_b = [s + g for s, g in zip(sum_b, grad_b, strict=True)]
+            sum_w = [s + g for s, g in zip(sum_w, grad_w, strict=True)]
         m = len(mini_batch)
         decay = 1 - eta * lmbda / n
-        self.weights = [decay * w - (eta / m) * s for w, s in zip(self.weights, sum_w)]
-        self.biases = [b - (eta / m) * s for b, s in zip(self.biases, sum_b)]
+        self.weights = [decay * w - (eta / m) * s for w, s in zip(self.weights, sum_w, strict=True)]
+        self.biases = [b - (eta / m) * s for b, s in zip(self.biases, sum_b, strict=True)]
 
     def evaluate(self, test_data):
         return sum(int(np.argmax(self.feedforward(x)) == y) for x, y in test_data)

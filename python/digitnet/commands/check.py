@@ -50,10 +50,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --exec: comma-separated costs the program implements (default: "
         "QuadraticCost); a class's are found beside it",
     )
-    parser.add_argument("--lmbda", action="store_true",
-                        help="with --exec: also check network2.py's L2 term (lmbda, n)")  # fmt: skip
-    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
-                        help="the float type your code computes in (sets the tolerances)")  # fmt: skip
+    parser.add_argument(
+        "--lmbda", action="store_true", help="with --exec: also check network2.py's L2 term"
+    )
+    parser.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="the float type your code computes in (sets the tolerances)",
+    )
     parser.add_argument("--examples", type=_positive, default=100, metavar="N",
                         help="cases tried per method (default: 100)")  # fmt: skip
     parser.add_argument("--seed", type=_non_negative, default=0, help="which cases (default: 0)")
@@ -65,8 +70,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --exec: the limit for each answer (default: 10); the first gets "
         "--startup-timeout",
     )
-    parser.add_argument("--startup-timeout", type=_seconds, default=30.0, metavar="SECONDS",
-                        help="with --exec: the limit for the first answer (default: 30)")  # fmt: skip
+    parser.add_argument(
+        "--startup-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="with --exec: the limit for the first answer (default: 30)",
+    )
     parser.set_defaults(run=run, parser=parser)
 
 

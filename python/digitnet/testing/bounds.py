@@ -11,8 +11,9 @@ products computed in any order errs by at most ``γ(k)·Σ|terms|``. Carried thr
   rounding of ``1/(1 + exp(−z))`` with a libm ``exp``;
 - ``σ'(z) = σ(z)(1 − σ(z))`` errs by ``e_σ' ≤ 0.1·e_z + 8u``: *absolutely*, not relatively, since
   ``1 − σ(z)`` rounds to 0 once σ saturates (the book's formula must pass, and does);
-- backward: ``δᴸ = (a − y)⊙σ'(zᴸ)`` (quadratic) or ``a − y`` (cross-entropy), ``δˡ = (Wᵀδˡ⁺¹)⊙σ'(zˡ)``
-  with the same rules, ``∇b = δ``, ``∇w = δ·aᵀ`` (``e ≤ e_δ·|a|ᵀ + |δ|·e_aᵀ + u·|δ|·|a|ᵀ``);
+- backward: ``δᴸ = (a − y)⊙σ'(zᴸ)`` (quadratic) or ``a − y`` (cross-entropy),
+  ``δˡ = (Wᵀδˡ⁺¹)⊙σ'(zˡ)`` with the same rules, ``∇b = δ``, ``∇w = δ·aᵀ``
+  (``e ≤ e_δ·|a|ᵀ + |δ|·e_aᵀ + u·|δ|·|a|ᵀ``);
 - the update ``w' = (1 − ηλ/n)·w − (η/m)·Σ∇w``: ``e ≤ (η/m)·(Σe_∇ + (γ(m) + 3u)·Σ|∇|) +
   4u·(1 + ηλ/n)·|w| + u·|w'|``.
 
@@ -27,11 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitnet._convert import FloatArray
-from digitnet.testing.cases import Case
+from digitnet.testing.cases import Case, FloatArray
 from digitnet.testing.expected import Answer
 
-__all__ = ["SAFETY", "UNIT_ROUNDOFF", "ambiguous_samples", "tolerances"]
+__all__ = ["SAFETY", "UNIT_ROUNDOFF", "ambiguous_samples", "sigmoid", "tolerances"]
 
 #: Unit roundoff of each float type the checked implementation may compute in.
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24}
@@ -43,7 +43,8 @@ def _gamma(k: int, u: float) -> float:
     return k * u / (1 - k * u)
 
 
-def _sigmoid(z: FloatArray) -> FloatArray:
+def sigmoid(z: FloatArray) -> FloatArray:
+    """The sigmoid, in the form that cannot overflow."""
     e = np.exp(-np.abs(z))
     result: FloatArray = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
     return result
@@ -53,14 +54,15 @@ class _Pass:
     """One sample's forward and backward pass with the error bound of each quantity."""
 
     def __init__(self, case: Case, x: FloatArray, y: FloatArray, u: float) -> None:
-        a, e_a = x.astype(np.float64), np.zeros_like(x, dtype=np.float64)
+        a: FloatArray = x.astype(np.float64)
+        e_a: FloatArray = np.zeros_like(a)
         self.a, self.e_a = [a], [e_a]
         self.s, self.e_s = [], []  # σ'(z) and its error bound, per layer
         for w, b in zip(case.weights, case.biases, strict=True):
             z = w @ a + b
             e_z = _gamma(w.shape[1] + 1, u) * (np.abs(w) @ np.abs(a) + np.abs(b)) + np.abs(w) @ e_a
-            a = _sigmoid(z)
-            s = a * _sigmoid(-z)
+            a = sigmoid(z)
+            s = a * sigmoid(-z)
             e_a = np.minimum(0.25, s + 0.1 * e_z) * e_z + 4 * u * a
             self.a.append(a)
             self.e_a.append(e_a)
@@ -141,7 +143,9 @@ def _bounds(case: Case, u: float) -> Answer:
             + 4 * u * (1 + decay) * np.abs(w)
             + u * new_w
         )
-        biases.append(step * (e_sb + (_gamma(m, u) + 3 * u) * sum_b) + 3 * u * np.abs(b) + u * new_b)
+        biases.append(
+            step * (e_sb + (_gamma(m, u) + 3 * u) * sum_b) + 3 * u * np.abs(b) + u * new_b
+        )
     return {"weights": weights, "biases": biases}
 
 

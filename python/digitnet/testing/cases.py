@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
-from digitnet._convert import FloatArray
+__all__ = ["COSTS", "METHODS", "Case", "CostName", "FloatArray", "Method"]
 
-__all__ = ["COSTS", "METHODS", "Case", "CostName", "Method"]
+#: A float array of any precision.
+FloatArray = NDArray[np.floating[Any]]
 
 Method = Literal["feedforward", "backprop", "update_mini_batch", "cost_derivative", "evaluate"]
 CostName = Literal["QuadraticCost", "CrossEntropyCost"]

@@ -8,25 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from digitnet._convert import FloatArray
+from digitnet.errors import AnswerError
+from digitnet.testing.cases import FloatArray
 from digitnet.testing.expected import Answer
 
-__all__ = ["AnswerError", "ImplementationFailed", "Mismatch", "as_shape", "compare"]
-
-
-class AnswerError(Exception):
-    """An answer that cannot be compared: it raised, or it has the wrong shape or type. The
-    message says what was wrong in one line; ``kind`` is "exception", "shape" or "malformed"."""
-
-    def __init__(self, kind: str, message: str, hints: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.hints = hints
-
-
-class ImplementationFailed(Exception):
-    """The implementation can answer no more cases: a program that crashed, hung or printed
-    something that is not an answer. The message says which, with its last words."""
+__all__ = ["Mismatch", "as_shape", "close", "compare"]
 
 
 @dataclass
@@ -93,11 +79,11 @@ def compare(got: Answer, expected: Answer, tolerances: Answer) -> Mismatch | Non
                 agreeing.append(name)
                 continue
             differing.append(name)
-            index = np.unravel_index(int(np.argmax(excess)), want.shape)
-            ratio = float(excess[index])
+            where = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), want.shape))
+            ratio = float(excess[where])
             if worst is None or ratio > worst[0]:
-                worst = (ratio, name, tuple(int(i) for i in index), float(want[index]),
-                         float(have[index]), float(tol[index]))  # fmt: skip
+                worst = (ratio, name, where, float(want[where]), float(have[where]),
+                         float(tol[where]))  # fmt: skip
     if worst is None:
         return None
     _, name, index, want_value, have_value, tol_value = worst

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitnet._convert import FloatArray
 from digitnet.network import Network
-from digitnet.testing.cases import Case
+from digitnet.testing.cases import Case, FloatArray
 
 __all__ = ["ANSWER_KEYS", "Answer", "expected"]
 

@@ -9,9 +9,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from digitnet._convert import FloatArray
-from digitnet.testing.bounds import _sigmoid
-from digitnet.testing.cases import Case
+from digitnet.testing.bounds import sigmoid
+from digitnet.testing.cases import Case, FloatArray
 from digitnet.testing.compare import close
 from digitnet.testing.expected import Answer
 
@@ -56,12 +55,12 @@ def _forward(case: Case, x: FloatArray, transposed: bool = False) -> list[FloatA
     out = [x]
     for w, b in zip(case.weights, case.biases, strict=True):
         z = (w.T if transposed else w) @ out[-1] + b
-        out += [z, _sigmoid(z)]
+        out += [z, sigmoid(z)]
     return out
 
 
 def _sp(z: FloatArray) -> FloatArray:
-    result: FloatArray = _sigmoid(z) * _sigmoid(-z)
+    result: FloatArray = sigmoid(z) * sigmoid(-z)
     return result
 
 
@@ -159,7 +158,9 @@ def _matches(got: Answer, model: Answer, tolerances: Answer, rel: float) -> bool
     return True
 
 
-def hints_for(case: Case, got: Answer, expected: Answer, tolerances: Answer, dtype: str) -> list[str]:
+def hints_for(
+    case: Case, got: Answer, expected: Answer, tolerances: Answer, dtype: str
+) -> list[str]:
     """The hints of the known mistakes whose model reproduces ``got`` while digitnet's answer
     does not."""
     rel = 1e-5 if dtype == "float32" else 1e-9
@@ -225,7 +226,9 @@ def shape_hints(message: str, case: Case) -> list[str]:
 def exception_hints(message: str) -> list[str]:
     """Hints for an exception raised by the implementation, from its message."""
     if "xrange" in message or "iteritems" in message:
-        return ["this looks like Python 2 code (the book's network.py): xrange is range in Python 3"]
+        return [
+            "this looks like Python 2 code (the book's network.py): xrange is range in Python 3"
+        ]
     if _SHAPE_WORDS.search(message):
         return [
             "the shapes do not fit: weights[l] has shape (sizes[l+1], sizes[l]); a transposed "

@@ -4,6 +4,8 @@ JSON on its standard input, read one answer per line from its standard output
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import queue
@@ -15,11 +17,9 @@ from collections import deque
 from types import TracebackType
 from typing import IO, Any
 
-import numpy as np
-
-from digitnet.errors import CheckError
+from digitnet.errors import AnswerError, CheckError, ProgramFailedError
 from digitnet.testing.cases import Case
-from digitnet.testing.compare import AnswerError, ImplementationFailed, as_shape
+from digitnet.testing.compare import as_shape
 from digitnet.testing.expected import ANSWER_KEYS, Answer
 
 __all__ = ["ProgramImplementation"]
@@ -50,7 +50,7 @@ class ProgramImplementation:
     It has ``startup_timeout`` seconds for its first answer (interpreters and JIT compilers
     start slowly) and ``timeout`` for each answer after that; a program that misses the limit,
     exits, or prints something that is not a JSON object raises
-    :class:`~digitnet.testing.compare.ImplementationFailed` and is stopped.
+    :class:`~digitnet.testing.compare.ProgramFailedError` and is stopped.
     """
 
     def __init__(self, command: str, timeout: float = 10.0, startup_timeout: float = 30.0) -> None:
@@ -71,7 +71,10 @@ class ProgramImplementation:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -90,7 +93,8 @@ class ProgramImplementation:
         self._lines = queue.Queue()
         self._stderr = deque()
         self._answered = 0
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         threading.Thread(target=self._read_lines, args=(process.stdout,), daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True).start()
         self._process = process
@@ -104,7 +108,7 @@ class ProgramImplementation:
             pass
         self._lines.put(None)
 
-    def _read_stderr(self, stream: IO[bytes]) -> None:
+    def _read_stderr(self, stream: Any) -> None:
         kept = 0
         try:
             while chunk := stream.read1(4096):
@@ -129,10 +133,8 @@ class ProgramImplementation:
                 process.stdin.close()
         except OSError:
             pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(EXIT_GRACE)
-        except subprocess.TimeoutExpired:
-            pass
         self._kill(process)
 
     @staticmethod
@@ -149,16 +151,18 @@ class ProgramImplementation:
             if stream is not None:
                 stream.close()
 
-    def _fail(self, process: subprocess.Popen[bytes], what: str) -> ImplementationFailed:
+    def _fail(self, process: subprocess.Popen[bytes], what: str) -> ProgramFailedError:
         self._kill(process)
         self._process = None
         said = self._stderr_tail()
-        return ImplementationFailed(f"the program {what}" + (f"; its last words: {said}" if said else ""))
+        return ProgramFailedError(
+            f"the program {what}" + (f"; its last words: {said}" if said else "")
+        )
 
     def answer(self, case: Case) -> Answer:
         """The program's answer to ``case``, starting the program if it is not running."""
         if self.hung:
-            raise ImplementationFailed("the program is not restarted after it hung")
+            raise ProgramFailedError("the program is not restarted after it hung")
         process = self._process or self._start()
         assert process.stdin is not None
         try:
@@ -181,7 +185,9 @@ class ProgramImplementation:
             if self._answered == 0 and code in (126, 127):
                 self._kill(process)
                 self._process = None
-                raise CheckError(f"cannot run {self.command!r}: {self._stderr_tail() or 'not found'}")
+                raise CheckError(
+                    f"cannot run {self.command!r}: {self._stderr_tail() or 'not found'}"
+                )
             raise self._fail(process, f"{_describe_exit(code)} instead of answering")
         self._answered += 1
         return self._parse(process, line, case)
@@ -215,8 +221,8 @@ class ProgramImplementation:
 
 def _arrays(case: Case, reply: dict[str, Any]) -> Answer:
     sizes, m = case.sizes, case.x.shape[0]
-    weights = [(y, x) for x, y in zip(sizes[:-1], sizes[1:], strict=True)]
-    vectors = [(y,) for y in sizes[1:]]
+    weights: list[tuple[int, ...]] = [(y, x) for x, y in itertools.pairwise(sizes)]
+    vectors: list[tuple[int, ...]] = [(y,) for y in sizes[1:]]
     if case.method in ("feedforward", "cost_derivative"):
         return {"output": [as_shape("output", reply["output"], (m, sizes[-1]))]}
     if case.method == "evaluate":
@@ -225,7 +231,7 @@ def _arrays(case: Case, reply: dict[str, Any]) -> Answer:
     shapes = (vectors, weights) if case.method == "backprop" else (weights, vectors)
     out: Answer = {}
     for name, expected in zip(names, shapes, strict=True):
-        value = reply[name]
+        value: Any = reply[name]
         if not isinstance(value, list) or len(value) != len(expected):
             count = len(value) if isinstance(value, list) else type(value).__name__
             raise AnswerError(

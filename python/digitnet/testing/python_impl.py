@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import itertools
 import numbers
 import os
 import sys
@@ -16,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.errors import CheckError
+from digitnet.errors import AnswerError, CheckError
 from digitnet.testing.cases import COSTS, METHODS, Case, Method
-from digitnet.testing.compare import AnswerError, as_shape
+from digitnet.testing.compare import as_shape
 from digitnet.testing.expected import Answer
 from digitnet.testing.mistakes import exception_hints
 
@@ -206,7 +207,9 @@ class PythonImplementation:
                 "nabla_w": _layers("nabla_w", result[1], _weight_shapes(sizes)),
             }
         if case.method == "update_mini_batch":
-            batch = [(self._column(x), self._column(y)) for x, y in zip(case.x, case.y, strict=True)]
+            batch = [
+                (self._column(x), self._column(y)) for x, y in zip(case.x, case.y, strict=True)
+            ]
             if self.lmbda:
                 net.update_mini_batch(batch, case.eta, case.lmbda, case.n)
             else:
@@ -225,7 +228,7 @@ class PythonImplementation:
 
 
 def _weight_shapes(sizes: Sequence[int]) -> list[tuple[int, ...]]:
-    return [(y, x) for x, y in zip(sizes[:-1], sizes[1:], strict=True)]
+    return [(y, x) for x, y in itertools.pairwise(sizes)]
 
 
 def _layers(name: str, value: Any, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
@@ -241,4 +244,6 @@ def _layers(name: str, value: Any, shapes: list[tuple[int, ...]]) -> list[np.nda
         raise AnswerError(
             "shape", f"{name} holds {len(value)} arrays, expected {len(shapes)} (one per layer)"
         )
-    return [as_shape(f"{name}[{i}]", v, s) for i, (v, s) in enumerate(zip(value, shapes, strict=True))]
+    return [
+        as_shape(f"{name}[{i}]", v, s) for i, (v, s) in enumerate(zip(value, shapes, strict=True))
+    ]

@@ -9,8 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from digitnet._convert import FloatArray
-from digitnet.testing.cases import Case
+from digitnet.testing.cases import Case, FloatArray
 
 __all__ = ["AGREE", "CheckReport", "MethodResult", "case_lines", "python_reproduction"]
 
@@ -36,7 +35,9 @@ def case_lines(case: Case) -> list[tuple[str, str]]:
         lines.append(("cost", case.cost))
     if case.method != "cost_derivative":
         lines.append(("weights", "[" + ", ".join(_values(w) for w in case.weights) + "]"))
-        lines.append(("biases", "[" + ", ".join(_values(b.reshape(-1, 1)) for b in case.biases) + "]"))
+        lines.append(
+            ("biases", "[" + ", ".join(_values(b.reshape(-1, 1)) for b in case.biases) + "]")
+        )
     if case.method == "feedforward":
         lines += [(f"a[{i}]" if len(case.x) > 1 else "a", _values(x.reshape(-1, 1)))
                   for i, x in enumerate(case.x)]  # fmt: skip
@@ -49,7 +50,10 @@ def case_lines(case: Case) -> list[tuple[str, str]]:
     else:
         for i, (x, y) in enumerate(zip(case.x, case.y, strict=True)):
             suffix = f"[{i}]" if case.method == "update_mini_batch" else ""
-            lines += [(f"x{suffix}", _values(x.reshape(-1, 1))), (f"y{suffix}", _values(y.reshape(-1, 1)))]
+            lines += [
+                (f"x{suffix}", _values(x.reshape(-1, 1))),
+                (f"y{suffix}", _values(y.reshape(-1, 1))),
+            ]
     if case.method == "update_mini_batch":
         lines.append(("eta", repr(case.eta)))
         if case.lmbda or case.n != len(case.x):
@@ -60,10 +64,12 @@ def case_lines(case: Case) -> list[tuple[str, str]]:
 def python_reproduction(case: Case, class_name: str, lmbda: bool, costs: bool) -> str:
     """Python lines that replay ``case`` on the user's class (with ``numpy`` as ``np``)."""
     cost = f", cost={case.cost}" if costs else ""
+    weights = ", ".join(f"np.array({_values(w)})" for w in case.weights)
+    biases = ", ".join(f"np.array({_values(b.reshape(-1, 1))})" for b in case.biases)
     lines = [
         f"net = {class_name}({list(case.sizes)}{cost})",
-        f"net.weights = [{', '.join(f'np.array({_values(w)})' for w in case.weights)}]",
-        f"net.biases = [{', '.join(f'np.array({_values(b.reshape(-1, 1))})' for b in case.biases)}]",
+        f"net.weights = [{weights}]",
+        f"net.biases = [{biases}]",
     ]
     if case.method == "feedforward":
         lines.append(f"net.feedforward({_columns(case.x[:1])})")
@@ -78,10 +84,14 @@ def python_reproduction(case: Case, class_name: str, lmbda: bool, costs: bool) -
         lines.append(f"net.evaluate([{pairs}])")
     else:
         pairs = ", ".join(
-            f"({_columns(x[None])}, {_columns(y[None])})" for x, y in zip(case.x, case.y, strict=True)
+            f"({_columns(x[None])}, {_columns(y[None])})"
+            for x, y in zip(case.x, case.y, strict=True)
         )
         extra = f", {case.lmbda!r}, {case.n}" if lmbda else ""
-        lines += [f"net.update_mini_batch([{pairs}], {case.eta!r}{extra})", "net.weights, net.biases"]
+        lines += [
+            f"net.update_mini_batch([{pairs}], {case.eta!r}{extra})",
+            "net.weights, net.biases",
+        ]
     return "\n".join(lines)
 
 
@@ -113,14 +123,16 @@ class MethodResult:
             return f"{self.label:<{width}} agrees ({self.examples} cases)"
         if self.status == "not checked":
             return f"{self.label:<{width}} not checked: {self.problem}"
-        return f"{self.label:<{width}} DISAGREES"
+        return f"{self.label:<{width}} {'DISAGREES' if self.shrunk else 'FAILED'}"
 
     def details(self) -> str:
         """The failure, its case and hints, as indented lines (empty unless failed)."""
         if self.status != "failed":
             return ""
-        which = "The smallest case found" if self.shrunk else "The case"
-        lines = [f"{self.label} disagrees with digitnet. {which}:"]
+        if self.shrunk:
+            lines = [f"{self.label} disagrees with digitnet. The smallest case found:"]
+        else:
+            lines = [f"{self.label} failed on this case:"]
         if self.case is not None:
             lines += [f"  {name:<9} {value}" for name, value in case_lines(self.case)]
         lines.append(f"  problem   {self.problem}")

@@ -11,10 +11,11 @@ from typing import Any, Protocol
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import Flaky, NoSuchExample
 
+from digitnet.errors import AnswerError, ProgramFailedError
 from digitnet.testing import strategies
 from digitnet.testing.bounds import ambiguous_samples, tolerances
 from digitnet.testing.cases import COSTS, METHODS, Case, CostName, Method
-from digitnet.testing.compare import AnswerError, ImplementationFailed, Mismatch, compare
+from digitnet.testing.compare import Mismatch, compare
 from digitnet.testing.expected import Answer, expected
 from digitnet.testing.mistakes import hints_for, shape_hints
 from digitnet.testing.program import ProgramImplementation
@@ -77,7 +78,7 @@ class _Search:
     def __init__(self, impl: Implementation, dtype: str) -> None:
         self.impl, self.dtype = impl, dtype
         self.calls = 0
-        self.failed: ImplementationFailed | None = None
+        self.failed: ProgramFailedError | None = None
         self.failed_case: Case | None = None
         self.last: tuple[Case, _Verdict] | None = None
 
@@ -87,7 +88,7 @@ class _Search:
         self.calls += 1
         try:
             verdict = _judge(self.impl, case, self.dtype)
-        except ImplementationFailed as error:
+        except ProgramFailedError as error:
             self.failed, self.failed_case = error, case
             return False
         if verdict is None:
@@ -108,7 +109,10 @@ def _check_one(
     reproduce: Callable[[Case], str] | None,
 ) -> MethodResult:
     strategy = strategies.cases(
-        method, cost=cost or "QuadraticCost", dtype=dtype, lmbda=lmbda  # type: ignore[arg-type]
+        method,
+        cost=cost or "QuadraticCost",
+        dtype=_dtype(dtype),
+        lmbda=lmbda,
     )
     search = _Search(impl, dtype)
     options = settings(
@@ -150,6 +154,14 @@ def _check_one(
     )
 
 
+def _dtype(name: str) -> strategies.DtypeName:
+    if name == "float32":
+        return "float32"
+    if name == "float64":
+        return "float64"
+    raise ValueError(f"dtype: must be 'float64' or 'float32', got {name!r}")
+
+
 def _run(
     impl: Implementation,
     plan: Sequence[tuple[Method, CostName | None]],
@@ -180,7 +192,7 @@ def _run(
             result = _check_one(impl, method, cost, dtype=dtype, lmbda=lmbda and method ==
                                 "update_mini_batch", max_examples=max_examples, seed=seed,
                                 reproduce=reproduce)  # fmt: skip
-        if result.status == "failed" and method == "update_mini_batch":
+        if result.status == "failed" and result.shrunk and method == "update_mini_batch":
             backprop = [r for r in report.results if r.method == "backprop" and r.cost == cost]
             if backprop and backprop[0].status == "failed":
                 result.hints.append("backprop disagrees too, and the update uses it: fix it first")
@@ -202,7 +214,7 @@ def _plan(methods: Sequence[str], costs: Sequence[str]) -> list[tuple[Method, Co
         if method not in methods:
             continue
         if method in COST_METHODS and costs:
-            plan += [(method, c) for c in COSTS if c in costs]  # type: ignore[misc]
+            plan += [(method, c) for c in COSTS if c in costs]
         else:
             plan.append((method, None))
     return plan

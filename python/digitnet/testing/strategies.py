@@ -15,8 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from hypothesis import strategies as st
 
-from digitnet._convert import FloatArray
-from digitnet.testing.cases import Case, CostName, Method
+from digitnet.testing.cases import Case, CostName, FloatArray, Method
 
 __all__ = [
     "DtypeName",
