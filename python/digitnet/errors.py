@@ -44,5 +44,10 @@ class AnswerError(DigitnetError, ValueError):
 
 
 class ProgramFailedError(DigitnetError):
-    """A program under ``digitnet check --exec`` can answer no more cases: it crashed, hung or
-    printed something that is not an answer. The message says which, with its last words."""
+    """A program under ``digitnet check --exec`` failed to answer a case: it crashed, hung or
+    printed something that is not an answer. The message says which, with its last words;
+    ``hung`` says whether it got stuck (it is not restarted then)."""
+
+    def __init__(self, message: str, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung

@@ -50,7 +50,8 @@ class ProgramImplementation:
     It has ``startup_timeout`` seconds for its first answer (interpreters and JIT compilers
     start slowly) and ``timeout`` for each answer after that; a program that misses the limit,
     exits, or prints something that is not a JSON object raises
-    :class:`~digitnet.testing.compare.ProgramFailedError` and is stopped.
+    :class:`~digitnet.errors.ProgramFailedError` and is stopped; the next case starts it again,
+    unless it hung.
     """
 
     def __init__(self, command: str, timeout: float = 10.0, startup_timeout: float = 30.0) -> None:
@@ -155,14 +156,13 @@ class ProgramImplementation:
         self._kill(process)
         self._process = None
         said = self._stderr_tail()
-        return ProgramFailedError(
-            f"the program {what}" + (f"; its last words: {said}" if said else "")
-        )
+        message = f"the program {what}" + (f"; its last words: {said}" if said else "")
+        return ProgramFailedError(message, hung=self.hung)
 
     def answer(self, case: Case) -> Answer:
         """The program's answer to ``case``, starting the program if it is not running."""
         if self.hung:
-            raise ProgramFailedError("the program is not restarted after it hung")
+            raise ProgramFailedError("the program is not restarted after it hung", hung=True)
         process = self._process or self._start()
         assert process.stdin is not None
         try:

@@ -110,7 +110,10 @@ class MethodResult:
     agreeing: list[str] = field(default_factory=list)
     hints: list[str] = field(default_factory=list)
     reproduction: str | None = None
+    #: Whether ``case`` is the smallest found (a program that hung is not run again to shrink).
     shrunk: bool = True
+    #: Whether the implementation failed (raised, crashed, hung) rather than answered wrongly.
+    fault: bool = False
 
     @property
     def label(self) -> str:
@@ -123,16 +126,15 @@ class MethodResult:
             return f"{self.label:<{width}} agrees ({self.examples} cases)"
         if self.status == "not checked":
             return f"{self.label:<{width}} not checked: {self.problem}"
-        return f"{self.label:<{width}} {'DISAGREES' if self.shrunk else 'FAILED'}"
+        return f"{self.label:<{width}} {'FAILED' if self.fault else 'DISAGREES'}"
 
     def details(self) -> str:
         """The failure, its case and hints, as indented lines (empty unless failed)."""
         if self.status != "failed":
             return ""
-        if self.shrunk:
-            lines = [f"{self.label} disagrees with digitnet. The smallest case found:"]
-        else:
-            lines = [f"{self.label} failed on this case:"]
+        what = "failed" if self.fault else "disagrees with digitnet"
+        which = "the smallest case found" if self.shrunk else "on this case"
+        lines = [f"{self.label} {what}, {which}:"]
         if self.case is not None:
             lines += [f"  {name:<9} {value}" for name, value in case_lines(self.case)]
         lines.append(f"  problem   {self.problem}")

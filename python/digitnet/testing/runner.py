@@ -17,7 +17,7 @@ from digitnet.testing.bounds import ambiguous_samples, tolerances
 from digitnet.testing.cases import COSTS, METHODS, Case, CostName, Method
 from digitnet.testing.compare import Mismatch, compare
 from digitnet.testing.expected import Answer, expected
-from digitnet.testing.mistakes import hints_for, shape_hints
+from digitnet.testing.mistakes import exception_hints, hints_for, shape_hints
 from digitnet.testing.program import ProgramImplementation
 from digitnet.testing.python_impl import PythonImplementation
 from digitnet.testing.report import CheckReport, MethodResult, python_reproduction
@@ -72,25 +72,34 @@ def _judge(impl: Implementation, case: Case, dtype: str) -> _Verdict | None:
     return _Verdict(mismatch.message, mismatch, tuple(mismatch.hints))
 
 
+#: How many times a crashing program is restarted while its case is shrunk: each restart costs
+#: a process start (for a Python interpreter with NumPy, a few tenths of a second).
+MAX_RESTARTS = 40
+
+
 class _Search:
     """The condition Hypothesis minimises: "this case disagrees", remembering why."""
 
     def __init__(self, impl: Implementation, dtype: str) -> None:
         self.impl, self.dtype = impl, dtype
         self.calls = 0
-        self.failed: ProgramFailedError | None = None
-        self.failed_case: Case | None = None
+        self.restarts = 0
+        self.hung: ProgramFailedError | None = None
+        self.hung_case: Case | None = None
         self.last: tuple[Case, _Verdict] | None = None
 
     def __call__(self, case: Case) -> bool:
-        if self.failed is not None:
-            return False  # the program is gone: let Hypothesis finish without it
+        if self.hung is not None or self.restarts > MAX_RESTARTS:
+            return False  # stop: Hypothesis keeps the smallest failing case found so far
         self.calls += 1
         try:
             verdict = _judge(self.impl, case, self.dtype)
         except ProgramFailedError as error:
-            self.failed, self.failed_case = error, case
-            return False
+            if error.hung:
+                self.hung, self.hung_case = error, case
+                return False
+            self.restarts += 1
+            verdict = _Verdict(str(error), hints=tuple(exception_hints(str(error))), kind="crash")
         if verdict is None:
             return False
         self.last = (case, verdict)
@@ -109,10 +118,7 @@ def _check_one(
     reproduce: Callable[[Case], str] | None,
 ) -> MethodResult:
     strategy = strategies.cases(
-        method,
-        cost=cost or "QuadraticCost",
-        dtype=_dtype(dtype),
-        lmbda=lmbda,
+        method, cost=cost or "QuadraticCost", dtype=_dtype(dtype), lmbda=lmbda
     )
     search = _Search(impl, dtype)
     options = settings(
@@ -122,23 +128,19 @@ def _check_one(
         phases=[Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
-    minimal: Case | None = None
     try:
-        minimal = find(strategy, search, settings=options, random=random.Random(seed))
+        find(strategy, search, settings=options, random=random.Random(seed))
     except NoSuchExample:
         pass
     except Flaky:
-        pass  # an implementation that answers differently each time: report what it said
-    if search.failed is not None and (search.last is None or minimal is None):
-        return MethodResult(method, cost, "failed", search.calls, search.failed_case,
-                            str(search.failed), shrunk=False)  # fmt: skip
+        pass  # answers that change from call to call, or a stopped search: report the last
+    if search.hung is not None:
+        return MethodResult(method, cost, "failed", search.calls, search.hung_case,
+                            str(search.hung), shrunk=False, fault=True)  # fmt: skip
     if search.last is None:
         return MethodResult(method, cost, "passed", search.calls)
+    # Shrinking only ever accepts a smaller failing case, so the last one is the smallest.
     case, verdict = search.last
-    if minimal is not None and minimal is not case and search.failed is None:
-        again = _judge(impl, minimal, dtype)
-        if again is not None:
-            case, verdict = minimal, again
     mismatch = verdict.mismatch
     return MethodResult(
         method,
@@ -151,6 +153,7 @@ def _check_one(
         agreeing=mismatch.agreeing if mismatch else [],
         hints=list(dict.fromkeys(verdict.hints)),
         reproduction=reproduce(case) if reproduce else None,
+        fault=verdict.kind in ("exception", "crash"),
     )
 
 
