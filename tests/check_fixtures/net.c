@@ -1,7 +1,8 @@
 /* A network in C speaking digitnet check's JSON-lines protocol (docs/check-protocol.md), written
  * for digitnet's tests. Built plain it is correct; -DMISTAKE_SIGN steps up the gradient,
  * -DMISTAKE_NO_SIGMA_PRIME drops sigma'(z) from the output error; -DHANG, -DCRASH, -DNONSENSE
- * and -DWRONG_SHAPE misbehave on purpose. The reader relies on the protocol's field order. */
+ * and -DWRONG_SHAPE misbehave on purpose, -DCRASH_DEEP crashes on networks of three layers or
+ * more. The reader relies on the protocol's field order. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +125,9 @@ int main(void) {
         const char *p = after(line, "\"sizes\":");
         L = -1;
         while (*p != ']') { p++; sizes[++L] = (int)strtol(p, (char **)&p, 10); }
+#ifdef CRASH_DEEP
+        if (L >= 2) abort();
+#endif
         cross_entropy = strstr(line, "\"cost\":\"CrossEntropyCost\"") != NULL;
         double eta = strtod(after(line, "\"eta\":"), NULL);
         double lmbda = strtod(after(line, "\"lmbda\":"), NULL);

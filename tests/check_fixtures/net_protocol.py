@@ -1,5 +1,6 @@
 """A network speaking digitnet check's JSON-lines protocol in Python (NumPy), written for
-digitnet's tests: correct, or with ``--mistake transposed`` carrying δ back with w instead of wᵀ.
+digitnet's tests: correct, or with ``--mistake transposed`` carrying δ back with w instead of wᵀ
+(which fails on shapes), or with ``--mistake sign`` stepping up the gradient.
 Samples are rows here, unlike network.py: the protocol does not care how the program works."""
 
 import json
@@ -50,7 +51,7 @@ def answer(case):
         return {"nabla_b": [b.tolist() for b in nabla_b], "nabla_w": [w.tolist() for w in nabla_w]}
     if method == "update_mini_batch":
         grads = [gradient(x, y) for x, y in zip(xs, ys, strict=True)]
-        step = case["eta"] / len(xs)
+        step = case["eta"] / len(xs) * (-1 if MISTAKE == "sign" else 1)
         decay = 1 - case["eta"] * case["lmbda"] / case["n"]
         new_w = [decay * w - step * sum(g[1][i] for g in grads) for i, w in enumerate(weights)]
         new_b = [b - step * sum(g[0][i] for g in grads) for i, b in enumerate(biases)]

@@ -148,9 +148,10 @@ class ProgramImplementation:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
-        for stream in (process.stdout, process.stderr):
+        for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):
+                    stream.close()
 
     def _fail(self, process: subprocess.Popen[bytes], what: str) -> ProgramFailedError:
         self._kill(process)

@@ -138,11 +138,21 @@ class PythonImplementation:
         default = parameters["cost"].default
         if getattr(default, "__name__", None) in COSTS:
             found[default.__name__] = default
-        module = sys.modules.get(getattr(self.factory, "__module__", "") or "")
         for name in COSTS:
-            if module is not None and inspect.isclass(getattr(module, name, None)):
-                found[name] = getattr(module, name)
+            if inspect.isclass(beside := self._defined_beside(name)):
+                found[name] = beside
         return found
+
+    def _defined_beside(self, name: str) -> Any:
+        """What ``name`` is in the module that defines the factory (found through a function's
+        globals: a module imported from a file need not be in ``sys.modules``)."""
+        function = getattr(self.factory, "__init__", None)
+        for source in (self.factory, function):
+            names = getattr(source, "__globals__", None)
+            if isinstance(names, dict) and name in names:
+                return names[name]
+        module = sys.modules.get(getattr(self.factory, "__module__", "") or "")
+        return getattr(module, name, None)
 
     def _build(self, sizes: Sequence[int], cost: str | None, call: str) -> Any:
         try:

@@ -4,6 +4,7 @@ digitnet, then shrinks it to the smallest case that still disagrees."""
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -72,9 +73,9 @@ def _judge(impl: Implementation, case: Case, dtype: str) -> _Verdict | None:
     return _Verdict(mismatch.message, mismatch, tuple(mismatch.hints))
 
 
-#: How many times a crashing program is restarted while its case is shrunk: each restart costs
-#: a process start (for a Python interpreter with NumPy, a few tenths of a second).
-MAX_RESTARTS = 40
+#: How long a crashing program's case is shrunk: each try restarts the program (for a Python
+#: interpreter with NumPy, a few tenths of a second; for C, a millisecond).
+CRASH_SHRINK_SECONDS = 10.0
 
 
 class _Search:
@@ -84,12 +85,16 @@ class _Search:
         self.impl, self.dtype = impl, dtype
         self.calls = 0
         self.restarts = 0
+        self.first_crash: float | None = None
         self.hung: ProgramFailedError | None = None
         self.hung_case: Case | None = None
         self.last: tuple[Case, _Verdict] | None = None
 
     def __call__(self, case: Case) -> bool:
-        if self.hung is not None or self.restarts > MAX_RESTARTS:
+        crashing = self.first_crash is not None and (
+            time.monotonic() - self.first_crash > CRASH_SHRINK_SECONDS
+        )
+        if self.hung is not None or crashing:
             return False  # stop: Hypothesis keeps the smallest failing case found so far
         self.calls += 1
         try:
@@ -99,6 +104,8 @@ class _Search:
                 self.hung, self.hung_case = error, case
                 return False
             self.restarts += 1
+            if self.first_crash is None:
+                self.first_crash = time.monotonic()
             verdict = _Verdict(str(error), hints=tuple(exception_hints(str(error))), kind="crash")
         if verdict is None:
             return False
