@@ -4,6 +4,7 @@ JSON-lines protocol, and programs that hang, crash or print nonsense are reporte
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import shutil
@@ -519,3 +520,21 @@ def test_a_hung_program_and_its_children_are_stopped(tmp_path: Path) -> None:
         if int(fields[2]) == group and fields[0] != "Z":
             alive.append(stat.parent.name)
     assert alive == []
+
+
+def test_a_python_method_that_never_returns_is_interrupted(mynet: ModuleType) -> None:
+    class Forever(mynet.Network):  # type: ignore[misc,name-defined]
+        def backprop(self, x: np.ndarray, y: np.ndarray) -> object:
+            while True:
+                with contextlib.suppress(Exception):  # must not swallow the timer
+                    time.sleep(0.01)
+
+    started = time.monotonic()
+    report = testing.check_network(
+        Forever, methods=["feedforward", "backprop"], costs={}, timeout=0.5, max_examples=EXAMPLES
+    )
+    assert time.monotonic() - started < 20
+    feedforward, backprop = report.results
+    assert feedforward.status == "passed"
+    assert backprop.status == "failed"
+    assert backprop.problem == "backprop(...) did not return within 0.5 s (interrupted it)"

@@ -67,8 +67,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=_seconds,
         default=10.0,
         metavar="SECONDS",
-        help="with --exec: the limit for each answer (default: 10); the first gets "
-        "--startup-timeout",
+        help="the limit for each call of a method, or each answer of a program (default: 10; "
+        "a program's first answer gets --startup-timeout)",
     )
     parser.add_argument(
         "--startup-timeout",
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             subject = f"{args.module} (class {args.class_name})"
             print(f"Checking {subject} against digitnet ({args.dtype}):", flush=True)
             report = testing.check_network(
-                factory, methods=args.methods, subject=subject, **options
+                factory, methods=args.methods, subject=subject, timeout=args.timeout, **options
             )
     except CheckError as error:
         print(f"digitnet check: error: {error}", file=sys.stderr)

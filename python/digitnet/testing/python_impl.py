@@ -3,21 +3,24 @@ set as network.py's attributes, its methods called with network.py's arguments."
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import inspect
 import itertools
 import numbers
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from digitnet.errors import AnswerError, CheckError
+from digitnet.errors import AnswerError, CheckError, ProgramFailedError
 from digitnet.testing.cases import COSTS, METHODS, Case, Method
 from digitnet.testing.compare import as_shape
 from digitnet.testing.expected import Answer
@@ -106,7 +109,11 @@ class PythonImplementation:
         factory: Callable[..., Any],
         costs: Mapping[str, Any] | str = "auto",
         dtype: str = "float64",
+        timeout: float | None = None,
     ) -> None:
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout: must be a positive number of seconds, got {timeout!r}")
+        self.timeout = timeout
         if not callable(factory):
             raise TypeError(f"factory: expected a class or callable, got {type(factory).__name__}")
         self.factory = factory
@@ -175,18 +182,47 @@ class PythonImplementation:
         net = self._build(case.sizes, case.cost, case.method)
         call = f"{case.method}(...)"
         try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
+            with np.errstate(all="ignore"), warnings.catch_warnings(), self._time_limit(call):
                 warnings.simplefilter("ignore")
                 call = "setting weights and biases"
                 net.weights = [np.array(w, dtype=self.dtype) for w in case.weights]
                 net.biases = [self._column(b) for b in case.biases]
                 call = f"{case.method}(...)"
                 return self._call(net, case)
-        except AnswerError:
+        except (AnswerError, ProgramFailedError):
             raise
         except Exception as error:
             message = f"{call} raised {type(error).__name__}: {error}{_where(error)}"
             raise AnswerError("exception", message, tuple(exception_hints(str(error)))) from None
+
+    @contextlib.contextmanager
+    def _time_limit(self, call: str) -> Iterator[None]:
+        """Interrupts a call that runs longer than ``timeout`` (a Python loop that never ends),
+        where a timer signal can: on POSIX, in the main thread (where Jupyter runs cells)."""
+        usable = (
+            self.timeout is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+        if not usable:
+            yield
+            return
+        assert self.timeout is not None
+
+        def expire(signum: int, frame: Any) -> None:
+            raise _Expired
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        try:
+            yield
+        except _Expired:
+            raise ProgramFailedError(
+                f"{call} did not return within {self.timeout:g} s (interrupted it)", hung=True
+            ) from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def _call(self, net: Any, case: Case) -> Answer:
         sizes = case.sizes
@@ -235,6 +271,11 @@ class PythonImplementation:
                 "malformed", f"evaluate returned a {type(correct).__name__}, expected a count"
             )
         return {"correct": [np.array([float(correct)])]}
+
+
+class _Expired(BaseException):
+    """Raised by the timer in the user's code; a BaseException so their ``except Exception``
+    cannot swallow it."""
 
 
 def _weight_shapes(sizes: Sequence[int]) -> list[tuple[int, ...]]:

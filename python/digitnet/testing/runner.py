@@ -240,6 +240,7 @@ def check_network(
     seed: int = 0,
     on_result: Callable[[MethodResult], Any] | None = None,
     subject: str | None = None,
+    timeout: float | None = 10.0,
 ) -> CheckReport:
     """Checks a network.py-style class (or ``factory(sizes)``) against digitnet, method by
     method, on Hypothesis-generated cases, and returns the report.
@@ -253,8 +254,10 @@ def check_network(
     computes in (it receives arrays of that type; tolerances follow, see
     :mod:`digitnet.testing.bounds`). The same ``seed`` tries the same cases. ``on_result`` is
     called with each method's result as it is known; ``subject`` names the class in the report.
+    A call that takes longer than ``timeout`` seconds is interrupted (where a timer signal can:
+    POSIX, main thread) and the method reported as hanging.
     """
-    impl = PythonImplementation(factory, costs, dtype)
+    impl = PythonImplementation(factory, costs, dtype, timeout)
     chosen = impl.methods if methods is None else [m for m in methods if m in impl.methods]
     missing = [m for m in (methods or impl.missing) if m not in impl.methods]
     class_name = getattr(factory, "__name__", "Network")
