@@ -25,6 +25,9 @@ from digitnet.cli import main
 from digitnet.testing import strategies
 from digitnet.testing.bounds import UNIT_ROUNDOFF, tolerances
 from digitnet.testing.cases import Case
+from digitnet.testing.compare import compare
+from digitnet.testing.expected import expected
+from digitnet.testing.python_impl import PythonImplementation
 from digitnet.testing.report import AGREE
 
 FIXTURES = Path(__file__).parent / "check_fixtures"
@@ -233,6 +236,23 @@ def test_a_float32_implementation_fails_the_float64_check() -> None:
     assert result.problem is not None
     assert "tolerance" in result.problem
     assert result.hints == []
+
+
+def test_the_books_sigma_prime_passes_where_sigma_saturates(mynet: ModuleType) -> None:
+    """At z = 40, σ(z) rounds to 1 and σ(z)(1 − σ(z)) to 0, while digitnet keeps σ′(z) ≈ 4e-18:
+    the tolerance is absolute in σ′ so the book's formula passes; dropping σ′ does not."""
+    case = Case("backprop", (1, 1), (np.array([[0.0]]),), (np.array([40.0]),),
+                np.array([[1.0]]), np.array([[0.0]]))  # fmt: skip
+    want = expected(case)
+    assert 0 < abs(want["nabla_b"][0][0]) < 1e-17
+    tol = tolerances(case, "float64")
+    book = PythonImplementation(mynet.Network).answer(case)
+    assert book["nabla_b"][0][0] == 0.0
+    assert compare(book, want, tol) is None
+    no_sigma_prime = {"nabla_b": [np.array([1.0])], "nabla_w": [np.array([[1.0]])]}
+    mismatch = compare(no_sigma_prime, want, tol)
+    assert mismatch is not None
+    assert mismatch.element == "nabla_b[0][0]"
 
 
 def test_tolerances_are_of_the_order_of_the_unit_roundoff() -> None:

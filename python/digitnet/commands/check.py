@@ -11,6 +11,8 @@ from typing import Any
 
 from digitnet.errors import CheckError
 
+__all__ = ["EXIT_AGREE", "EXIT_CANNOT_CHECK", "EXIT_DISAGREE", "add_parser", "run"]
+
 #: Exit statuses: everything agreed, something disagreed, nothing could be checked.
 EXIT_AGREE, EXIT_DISAGREE, EXIT_CANNOT_CHECK = 0, 1, 2
 _METHODS = ["feedforward", "backprop", "update_mini_batch", "cost_derivative", "evaluate"]

@@ -32,6 +32,29 @@ STDERR_TAIL = 2000
 EXIT_GRACE = 1.0
 
 
+def _read_lines(stream: IO[bytes], lines: queue.Queue[bytes | None]) -> None:
+    """Puts each line of ``stream`` on ``lines``, then ``None`` at its end."""
+    try:
+        while line := stream.readline(MAX_LINE):
+            lines.put(line)
+    except (OSError, ValueError):
+        pass
+    lines.put(None)
+
+
+def _read_stderr(stream: Any, tail: deque[bytes]) -> None:
+    """Keeps the last ``STDERR_TAIL`` bytes or so of ``stream`` in ``tail``."""
+    kept = 0
+    try:
+        while chunk := stream.read1(4096):
+            tail.append(chunk)
+            kept += len(chunk)
+            while kept > STDERR_TAIL and len(tail) > 1:
+                kept -= len(tail.popleft())
+    except (OSError, ValueError):
+        pass
+
+
 def _describe_exit(code: int) -> str:
     """``exited with status 3`` or ``was killed by signal SIGSEGV``; shells report a child's
     signal as status 128 + n."""
@@ -96,29 +119,12 @@ class ProgramImplementation:
         self._answered = 0
         assert process.stdout is not None
         assert process.stderr is not None
-        threading.Thread(target=self._read_lines, args=(process.stdout,), daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(process.stderr,), daemon=True).start()
+        # Each process gets its own queue and buffer: a stopped one's reader cannot reach them.
+        lines, tail = self._lines, self._stderr
+        threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+        threading.Thread(target=_read_stderr, args=(process.stderr, tail), daemon=True).start()
         self._process = process
         return process
-
-    def _read_lines(self, stream: IO[bytes]) -> None:
-        try:
-            while line := stream.readline(MAX_LINE):
-                self._lines.put(line)
-        except (OSError, ValueError):
-            pass
-        self._lines.put(None)
-
-    def _read_stderr(self, stream: Any) -> None:
-        kept = 0
-        try:
-            while chunk := stream.read1(4096):
-                self._stderr.append(chunk)
-                kept += len(chunk)
-                while kept > STDERR_TAIL and len(self._stderr) > 1:
-                    kept -= len(self._stderr.popleft())
-        except (OSError, ValueError):
-            pass
 
     def _stderr_tail(self) -> str:
         text = b"".join(self._stderr).decode("utf-8", "replace")[-STDERR_TAIL:].strip()
