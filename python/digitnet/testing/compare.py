@@ -18,12 +18,11 @@ __all__ = ["Mismatch", "as_shape", "close", "compare"]
 @dataclass
 class Mismatch:
     """How an answer disagrees with digitnet's: a one-line ``message`` (which element, expected
-    and got), the names of the arrays that differ and of those that agree, and ``hints``."""
+    and got), and the names of the arrays that differ and of those that agree."""
 
     message: str
     differing: list[str] = field(default_factory=list)
     agreeing: list[str] = field(default_factory=list)
-    hints: list[str] = field(default_factory=list)
     element: str | None = None
     expected: float | None = None
     got: float | None = None
@@ -92,4 +91,4 @@ def compare(got: Answer, expected: Answer, tolerances: Answer) -> Mismatch | Non
         f"{element}: digitnet {want_value!r}, yours {have_value!r} "
         f"(difference {abs(have_value - want_value):.3g}, tolerance {tol_value:.2g})"
     )
-    return Mismatch(message, differing, agreeing, [], element, want_value, have_value, tol_value)
+    return Mismatch(message, differing, agreeing, element, want_value, have_value, tol_value)

@@ -45,6 +45,8 @@ class _Verdict:
     mismatch: Mismatch | None = None
     hints: tuple[str, ...] = ()
     kind: str = "value"
+    #: For a wrong value: the answer, digitnet's and the tolerances, to find hints in at the end.
+    answers: tuple[Answer, Answer, Answer] | None = None
 
 
 def _judge(impl: Implementation, case: Case, dtype: str) -> _Verdict | None:
@@ -69,8 +71,7 @@ def _judge(impl: Implementation, case: Case, dtype: str) -> _Verdict | None:
     mismatch = compare(got, want, tol)
     if mismatch is None:
         return None
-    mismatch.hints = hints_for(case, got, want, tol, dtype)
-    return _Verdict(mismatch.message, mismatch, tuple(mismatch.hints))
+    return _Verdict(mismatch.message, mismatch, answers=(got, want, tol))
 
 
 #: How long a crashing program's case is shrunk: each try restarts the program (for a Python
@@ -148,6 +149,8 @@ def _check_one(
         return MethodResult(method, cost, "passed", search.calls)
     # Shrinking only ever accepts a smaller failing case, so the last one is the smallest.
     case, verdict = search.last
+    if verdict.answers is not None:  # the mistakes' models run once, on the smallest case
+        verdict.hints += tuple(hints_for(case, *verdict.answers, dtype))
     mismatch = verdict.mismatch
     return MethodResult(
         method,
