@@ -35,7 +35,7 @@ sys.path.insert(0, str(FIXTURES))
 from mistakes import MISTAKES, broken_source  # noqa: E402
 
 #: Few cases per method keep the suite fast; every mistake is caught within the first ones.
-EXAMPLES = 30
+EXAMPLES = 25
 
 
 def _module(path: Path) -> ModuleType:
@@ -56,7 +56,7 @@ def mynet() -> ModuleType:
 
 
 def test_a_correct_network_agrees_on_every_method(mynet: ModuleType) -> None:
-    report = testing.check_network(mynet.Network, max_examples=50)
+    report = testing.check_network(mynet.Network, max_examples=30)
     assert report.passed, str(report)
     assert bool(report)
     checked = [r.label for r in report.results]
@@ -69,7 +69,7 @@ def test_a_correct_network_agrees_on_every_method(mynet: ModuleType) -> None:
         "cost_derivative",
         "evaluate",
     ]
-    assert all(r.examples == 50 for r in report.results)
+    assert all(r.examples == 30 for r in report.results)
     assert str(report).endswith(AGREE)
     report.assert_passed()
 
@@ -206,8 +206,9 @@ def test_digitnet_reference_and_float32_engine_pass_their_checks() -> None:
     """The NumPy reference (float64) and digitnet's own engine in float32 are correct
     implementations computed differently: each passes at its precision."""
     costs = {"QuadraticCost": digitnet.QuadraticCost, "CrossEntropyCost": digitnet.CrossEntropyCost}
+    methods = ["feedforward", "backprop", "update_mini_batch"]
     reference = testing.check_network(
-        digitnet.reference.Network, costs=costs, max_examples=EXAMPLES
+        digitnet.reference.Network, methods=methods, costs=costs, max_examples=20
     )
     assert reference.passed, str(reference)
 
@@ -218,8 +219,8 @@ def test_digitnet_reference_and_float32_engine_pass_their_checks() -> None:
         float32,
         costs=costs,
         dtype="float32",
-        methods=["feedforward", "backprop", "update_mini_batch"],
-        max_examples=EXAMPLES,
+        methods=methods,
+        max_examples=20,
     )
     assert single.passed, str(single)
 
@@ -339,16 +340,15 @@ def test_command_exit_1_with_the_smallest_case(
 ) -> None:
     path = tmp_path / "mine.py"
     path.write_text(broken_source("no division by batch size"))
-    argv = ["check", str(path), "--examples", str(EXAMPLES)]
-    status = main([*argv, "--methods", "feedforward,update_mini_batch"])
+    argv = ["check", str(path), "--examples", "20"]
+    status = main([*argv, "--methods", "update_mini_batch"])
     out = capsys.readouterr().out
     assert status == 1
     assert (
         "update_mini_batch (QuadraticCost) disagrees with digitnet, the smallest case found" in out
     )
     assert "m times digitnet's" in out
-    assert "feedforward" in out
-    assert " agrees (" in out
+    assert out.rstrip().endswith("2 of 2 checks disagree with digitnet (or could not run).")
 
 
 @pytest.mark.parametrize(
@@ -490,6 +490,7 @@ def test_misbehaving_programs_are_reported_within_the_time_limit(
     started = time.monotonic()
     report = testing.check_program(
         build_c(define),  # type: ignore[operator]
+        methods=["feedforward", "backprop"],
         timeout=1.0,
         startup_timeout=1.0,
         max_examples=EXAMPLES,
@@ -501,7 +502,7 @@ def test_misbehaving_programs_are_reported_within_the_time_limit(
     assert first.problem is not None
     assert problem in first.problem
     if define == "HANG":
-        assert [r.status for r in report.results[1:]] == ["not checked", "not checked"]
+        assert report.results[1].status == "not checked"
         assert not first.shrunk
     assert elapsed < 15, f"took {elapsed:.1f} s"
 
