@@ -559,3 +559,20 @@ def test_a_python_method_that_never_returns_is_interrupted(mynet: ModuleType) ->
     assert feedforward.status == "passed"
     assert backprop.status == "failed"
     assert backprop.problem == "backprop(...) did not return within 0.5 s (interrupted it)"
+
+
+@pytest.mark.parametrize(
+    ("reply", "problem"),
+    [
+        ('{"error": "not written yet"}', "the program answered with an error: not written yet"),
+        ('{"result": 1}', "the answer to feedforward lacks 'output' (it has 'result')"),
+        ('{"output": "many"}', "output is not an array of numbers"),
+    ],
+)
+def test_answers_that_are_objects_but_not_answers_are_reported(reply: str, problem: str) -> None:
+    command = f"while read -r line; do echo '{reply}'; done"
+    report = testing.check_program(command, methods=["feedforward"], max_examples=5)
+    [result] = report.results
+    assert result.status == "failed"
+    assert result.problem is not None
+    assert result.problem.startswith(problem)
