@@ -32,7 +32,7 @@ from digitnet.testing.report import AGREE
 
 FIXTURES = Path(__file__).parent / "check_fixtures"
 sys.path.insert(0, str(FIXTURES))
-from mistakes import MISTAKES, broken_source  # noqa: E402
+from broken_variants import MISTAKES, broken_source  # noqa: E402
 
 #: Few cases per method keep the suite fast; every mistake is caught within the first ones.
 EXAMPLES = 25
