@@ -63,3 +63,29 @@ class DivergenceError(DigitnetError, ArithmeticError):
 class InternalError(DigitnetError, RuntimeError):
     """A bug inside digitnet (a Rust panic or a failed internal check): an ordinary exception,
     never a crash. Please report it."""
+
+
+class CheckError(DigitnetError):
+    """``digitnet check`` cannot check an implementation: its file cannot be imported, defines no
+    such class, or its program cannot be started. The message says why in one line."""
+
+
+class AnswerError(DigitnetError, ValueError):
+    """An answer of a checked implementation that cannot be compared with digitnet's: the call
+    raised, or returned the wrong shapes or types. ``kind`` is "exception", "shape" or
+    "malformed"; ``hints`` are known mistakes that fit."""
+
+    def __init__(self, kind: str, message: str, hints: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.hints = hints
+
+
+class ProgramFailedError(DigitnetError):
+    """A program under ``digitnet check --exec`` failed to answer a case: it crashed, hung or
+    printed something that is not an answer. The message says which, with its last words;
+    ``hung`` says whether it got stuck (it is not restarted then)."""
+
+    def __init__(self, message: str, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung
