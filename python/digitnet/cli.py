@@ -19,6 +19,7 @@ from digitnet._network_api import _architecture
 from digitnet.commands import plot as plot_command
 from digitnet.commands import predict as predict_command
 from digitnet.commands import serve as serve_command
+from digitnet.commands import sweep as sweep_command
 from digitnet.costs import COSTS
 from digitnet.datasets import mnist
 from digitnet.errors import DigitnetError
@@ -144,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     plot_command.add_parser(commands)
     predict_command.add_parser(commands)
     serve_command.add_parser(commands)
+    sweep_command.add_parser(commands)
     return parser
 
 

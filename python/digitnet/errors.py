@@ -25,3 +25,8 @@ class DivergenceError(DigitnetError, ArithmeticError):
     """Training produced parameters that are not finite (the learning rate is probably too
     large). The message names the epoch and mini-batch; the network keeps the parameters it had
     before that mini-batch."""
+
+
+class SweepSpecError(DigitnetError, ValueError):
+    """A sweep spec (``digitnet sweep SPEC.toml``) is unreadable or asks for an unknown option,
+    a bad value or an empty grid. The message names the section and option."""
