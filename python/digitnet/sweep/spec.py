@@ -256,6 +256,8 @@ def _options() -> dict[str, argparse.Action]:
 
 
 def _check_name(section: str, name: str) -> None:
+    if section == "random" and name in ("trials", "seed"):
+        return  # the section's own settings
     if name in _NOT_IN_A_SWEEP:
         raise SweepSpecError(f"[{section}] {name}: not a sweep option ({_NOT_IN_A_SWEEP[name]})")
     if section != "base" and name in ("seed", "data_dir"):
@@ -263,8 +265,6 @@ def _check_name(section: str, name: str) -> None:
         raise SweepSpecError(f"[{section}] {name}: not swept; {hint}")
     if section != "grid" and name == "seeds":
         raise SweepSpecError(f"[{section}] seeds: list the seeds in [grid] (or one [base] seed)")
-    if section == "random" and name in ("trials", "seed"):
-        return
     if name not in _options() and name not in SWEEP_OPTIONS:
         known = sorted([*_options(), *SWEEP_OPTIONS, "seed", "seeds", "data_dir"])
         raise SweepSpecError(

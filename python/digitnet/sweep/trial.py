@@ -5,6 +5,7 @@ reported for the chosen epoch (never used to choose)."""
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import time
@@ -43,17 +44,12 @@ class TrialResult:
     seconds: float = 0.0
 
 
-#: MNIST as each process loaded it, by data path and float type: a worker loads it once, for
-#: all the trials it runs.
-_SPLITS: dict[tuple[str | None, str], mnist.MnistSplits] = {}
-
-
+@functools.cache
 def load_splits(data_dir: str | None, dtype: str) -> mnist.MnistSplits:
-    """MNIST's splits in ``dtype``, loaded on this process's first call for that path."""
-    key = (data_dir, dtype)
-    if key not in _SPLITS:
-        _SPLITS[key] = mnist.load_arrays(data_dir, dtype=dtype)
-    return _SPLITS[key]
+    """MNIST's splits in ``dtype``, loaded on this process's first call for that path and
+    kept: a worker loads it once for all the trials it runs (``load_splits.cache_info()``
+    counts the loads)."""
+    return mnist.load_arrays(data_dir, dtype=dtype)
 
 
 def run_trial(trial: Trial, data_dir: str | None = None) -> TrialResult:
