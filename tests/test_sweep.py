@@ -22,7 +22,7 @@ from digitnet import cli, sweep
 from digitnet.datasets import mnist
 from digitnet.errors import SweepSpecError
 from digitnet.sweep import dask_runner, local, trial
-from digitnet.sweep.results import RESULTS_CSV, SUMMARY_CSV, read_results
+from digitnet.sweep.results import RESULTS_CSV, SUMMARY_CSV, read_results, write_results
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "sweep.toml"
 
@@ -90,7 +90,8 @@ def test_options_take_train_spellings_and_a_trial_is_its_options_and_seed() -> N
     b = sweep.parse_spec({"base": {"eta": 3.0, "batch_size": 20}, "grid": {"seeds": [5, 4]}})
     assert {t.id for t in a.trials()} == {t.id for t in b.trials()}
     first, second = a.trials()
-    assert first.config_id == second.config_id and first.id != second.id
+    assert first.config_id == second.config_id
+    assert first.id != second.id
     assert first.texts() == {"batch_size": "20", "eta": "3.0"}
 
 
@@ -166,9 +167,9 @@ def test_a_bad_spec_is_refused_naming_the_option(document: dict[str, Any], messa
 def test_a_spec_file_that_is_not_toml_or_missing_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[grid\neta = [1.0]\n")
-    with pytest.raises(SweepSpecError, match="bad.toml: not valid TOML"):
+    with pytest.raises(SweepSpecError, match=r"bad\.toml: not valid TOML"):
         sweep.load_spec(bad)
-    with pytest.raises(SweepSpecError, match="missing.toml: cannot read") as info:
+    with pytest.raises(SweepSpecError, match=r"missing\.toml: cannot read") as info:
         sweep.load_spec(tmp_path / "missing.toml")
     assert isinstance(info.value.__cause__, OSError)
 
@@ -180,14 +181,16 @@ def test_the_command_refuses_a_bad_spec_before_any_trial(
     spec.write_text('[base]\nepochs = 1\n\n[grid]\neta = [0.5, "fast"]\n')
     assert cli.main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("digitnet: error: ") and "[grid] eta = \"fast\"" in err
+    assert err.startswith("digitnet: error: ")
+    assert '[grid] eta = "fast"' in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
 
 def test_the_example_spec_in_the_readme_is_valid() -> None:
     spec = sweep.load_spec(EXAMPLE)
-    assert len(spec.trials()) == 30 and len(spec.seeds) == 5
+    assert len(spec.trials()) == 30
+    assert len(spec.seeds) == 5
     readme = (EXAMPLE.parent.parent / "README.md").read_text()
     assert EXAMPLE.read_text().split("\n[base]")[1].split("\n# [random]")[0] in readme
 
@@ -225,10 +228,10 @@ def test_mnist_is_loaded_once_per_process_and_a_failing_trial_is_recorded(
     finally:
         trial.load_splits.cache_clear()
     assert loads == ["data"]
-    assert first.status == "ok" and first == sweep.TrialResult(
-        **{**again.__dict__, "seconds": first.seconds}
-    )
-    assert first.epochs_run == 1 and first.best_epoch == 1
+    assert first.status == "ok"
+    assert first == sweep.TrialResult(**{**again.__dict__, "seconds": first.seconds})
+    assert first.epochs_run == 1
+    assert first.best_epoch == 1
     assert failed.status == "error: ValueError: train_size: 200 is more than the 100 images"
 
 
@@ -245,15 +248,25 @@ def test_a_trial_computes_what_digitnet_train_computes(
     assert len(printed) == 2
     spec = sweep.parse_spec(
         {
-            "base": {"sizes": [784, 20, 10], "epochs": 2, "eta": 0.5, "lmbda": 1,
-                     "cost": "CrossEntropyCost", "init": "scaled", "optimizer": "momentum",
-                     "halve_on_plateau": 1, "seed": 7},
-        }  # fmt: skip
+            "base": {
+                "sizes": [784, 20, 10],
+                "epochs": 2,
+                "eta": 0.5,
+                "lmbda": 1,
+                "cost": "CrossEntropyCost",
+                "init": "scaled",
+                "optimizer": "momentum",
+                "halve_on_plateau": 1,
+                "seed": 7,
+            },
+        }
     )
     (only,) = spec.trials()
     result = sweep.run_trial(only, str(mnist_dir))
-    assert result.status == "ok" and result.epochs_run == 2
-    assert result.best_validation is not None and result.test_at_best is not None
+    assert result.status == "ok"
+    assert result.epochs_run == 2
+    assert result.best_validation is not None
+    assert result.test_at_best is not None
     validation = [float(v) for _, v in printed]
     assert result.best_epoch == 1 + validation.index(max(validation))
     chosen = printed[result.best_epoch - 1]
@@ -287,9 +300,11 @@ def test_a_local_sweep_records_every_trial_and_ranks_the_configurations(
     assert sorted(r["trial"] for r in rows) == sorted(t.id for t in trials)
     for row in rows:
         if row["eta"] == DIVERGING:
-            assert row["status"] == "diverged" and row["best_validation"] == ""
+            assert row["status"] == "diverged"
+            assert row["best_validation"] == ""
         else:
-            assert row["status"] == "ok" and row["epochs_run"] == "2"
+            assert row["status"] == "ok"
+            assert row["epochs_run"] == "2"
             assert 0.5 < float(row["best_validation"]) <= 1
             assert 0.5 < float(row["test_at_best"]) <= 1
             assert float(row["final_validation"]) <= float(row["best_validation"])
@@ -312,14 +327,14 @@ def read_summary(out: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_a_rerun_runs_only_the_trials_missing_from_results_csv(
+def test_a_rerun_runs_only_the_trials_missing_from_results_csv_or_failed(
     local_run: Path, mnist_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    complete = (local_run / RESULTS_CSV).read_text()
     out = tmp_path / "resumed"
     out.mkdir()
-    lines = complete.splitlines(keepends=True)
-    (out / RESULTS_CSV).write_text("".join(lines[:3]))  # the header and two trials
+    kept = read_results(local_run / RESULTS_CSV)[:3]
+    kept[2] = {**kept[2], "status": "error: OSError: a disk that filled up"}
+    write_results(out / RESULTS_CSV, kept)
     ran: list[str] = []
     run_local = local.run_local
 
@@ -330,8 +345,9 @@ def test_a_rerun_runs_only_the_trials_missing_from_results_csv(
     monkeypatch.setattr(local, "run_local", recording)
     with time_limit(60):
         sweep.run(spec_for(mnist_dir), out, workers=1, verbose=False)
-    finished = {line.split(",")[0] for line in lines[1:3]}
-    assert len(ran) == 4 and not finished & set(ran)
+    assert len(ran) == 4
+    assert kept[2]["trial"] in ran
+    assert not {kept[0]["trial"], kept[1]["trial"]} & set(ran)
     assert without_seconds(read_results(out / RESULTS_CSV)) == without_seconds(
         read_results(local_run / RESULTS_CSV)
     )
@@ -384,7 +400,8 @@ def test_ctrl_c_stops_the_sweep_at_once_and_keeps_the_finished_trials(
     try:
         deadline = time.monotonic() + 40
         while len(read_results(out / RESULTS_CSV)) < 2:
-            assert process.poll() is None and time.monotonic() < deadline
+            assert process.poll() is None
+            assert time.monotonic() < deadline
             time.sleep(0.05)
         os.killpg(process.pid, signal.SIGINT)
         sent = time.monotonic()
@@ -396,9 +413,11 @@ def test_ctrl_c_stops_the_sweep_at_once_and_keeps_the_finished_trials(
         process.wait()
     assert process.returncode == cli.EXIT_INTERRUPTED
     assert stopped < 2.0, f"took {stopped:.1f} s to stop"
-    assert "Interrupted" in err and "Traceback" not in err
+    assert "Interrupted" in err
+    assert "Traceback" not in err
     rows = read_results(out / RESULTS_CSV)
-    assert 2 <= len(rows) < 20 and all(r["status"] == "ok" for r in rows)
+    assert 2 <= len(rows) < 20
+    assert all(r["status"] == "ok" for r in rows)
     # Every worker is gone with it.
     deadline = time.monotonic() + 2
     with pytest.raises(ProcessLookupError):  # noqa: PT012 -- polls until the group is gone
@@ -463,12 +482,14 @@ def test_a_dask_worker_killed_mid_sweep_loses_no_trial(
     client, marker = cluster
     assert marker.exists(), "no worker was killed"
     rows = read_results(dask_run / RESULTS_CSV)
-    assert all(r["status"] in ("ok", "diverged") for r in rows) and len(rows) == 6
+    assert all(r["status"] in ("ok", "diverged") for r in rows)
+    assert len(rows) == 6
     # Each worker process loaded MNIST once at most, however many trials it ran.
     with time_limit(30):
         client.wait_for_workers(2, timeout=20)
         loads = client.run(_splits_loaded)
-    assert all(count <= 1 for count in loads.values()) and sum(loads.values()) >= 1
+    assert all(count <= 1 for count in loads.values())
+    assert sum(loads.values()) >= 1
 
 
 def _splits_loaded() -> int:

@@ -52,7 +52,13 @@ def run_on_dask(
     }
     try:
         for future in distributed.as_completed(futures):
-            on_result(futures[future], future.result())
+            trial = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # KilledWorker, or a worker that cannot run digitnet
+                message = " ".join(str(error).split())
+                result = TrialResult(trial.id, f"error: {type(error).__name__}: {message}")
+            on_result(trial, result)
     except BaseException:
         cast(Any, client).cancel(list(futures))  # distributed leaves cancel untyped
         raise

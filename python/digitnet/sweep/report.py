@@ -95,8 +95,10 @@ def plot_sweep(path: Path, rows: Sequence[Row], swept: Sequence[str]) -> bool:
     figure = Figure(figsize=(4 * len(names), 3.4), layout="constrained")
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
-        texts = sorted({row[name] for row in ok}, key=_sort_key)
+        texts = list(dict.fromkeys(row[name] for row in ok))  # names in the spec's order
         numeric = all(_is_number(t) for t in texts)
+        if numeric:
+            texts.sort(key=float)
         position = {t: float(t) if numeric else float(i) for i, t in enumerate(texts)}
         xs = [position[row[name]] for row in ok]
         ys = [100 * float(row["best_validation"]) for row in ok]
@@ -143,6 +145,3 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
 
-
-def _sort_key(text: str) -> tuple[int, float, str]:
-    return (0, float(text), "") if _is_number(text) else (1, 0.0, text)

@@ -48,7 +48,8 @@ def run(
     verbose: bool = True,
 ) -> list[ConfigSummary]:
     """Runs the sweep ``spec`` (a checked spec, TOML's tables, or a TOML file) into the
-    directory ``out``, skipping the trials already in its results.csv. Trials run on
+    directory ``out``, skipping the trials already in its results.csv (except those recorded
+    as an error, which run again). Trials run on
     ``workers`` local processes (default: one per CPU), or on the Dask cluster of ``client``
     (a ``distributed.Client`` or a scheduler address). Returns the summary, best first."""
     if isinstance(spec, (str, os.PathLike)):
@@ -65,8 +66,10 @@ def run(
         raise DigitnetError(f"--out {directory}: cannot make the directory: {error}") from error
     results_path = directory / RESULTS_CSV
     trials = spec.trials()
-    rows = read_results(results_path)
-    finished = {row["trial"] for row in rows}
+    # By trial id: a trial recorded as an error (its worker died, the cluster lacked a
+    # package...) is run again and its row replaced; ok and diverged trials are kept.
+    rows = {row["trial"]: row for row in read_results(results_path)}
+    finished = {key for key, row in rows.items() if not row["status"].startswith("error")}
     todo = [trial for trial in trials if trial.id not in finished]
     say = _printer(verbose)
     own_client = isinstance(client, str)
@@ -84,12 +87,12 @@ def run(
         + (f"; running {len(todo)} on {where}" if todo else "; nothing to run")
     )
     ids = {trial.id for trial in trials}
-    best = [float(r["best_validation"]) for r in rows if r["trial"] in ids and r["status"] == "ok"]
+    best = [float(rows[i]["best_validation"]) for i in finished & ids if rows[i]["status"] == "ok"]
     progress = Progress(len(trials), len(trials) - len(todo), max(best, default=None))
 
     def on_result(trial: Trial, result: TrialResult) -> None:
-        rows.append(result_row(trial, result))
-        write_results(results_path, rows)
+        rows[trial.id] = result_row(trial, result)
+        write_results(results_path, list(rows.values()))
         if verbose:
             progress.trial_done(trial, result, spec.swept)
 
@@ -99,18 +102,19 @@ def run(
         elif todo:
             local.run_local(todo, workers or default_workers(), spec.data_dir, on_result)
     except KeyboardInterrupt:
-        write_summary(directory / SUMMARY_CSV, summarize(trials, rows))
+        write_summary(directory / SUMMARY_CSV, summarize(trials, rows.values()))
         say(f"Interrupted: {len(finished & ids) + progress.finished_here} of {len(trials)} "
             f"trials are in {results_path}; run the same command again to go on")  # fmt: skip
         raise
     finally:
         if own_client and client is not None:
             cast(Any, client).close()  # distributed leaves close untyped
-    summaries = summarize(trials, rows)
+    summaries = summarize(trials, rows.values())
     write_summary(directory / SUMMARY_CSV, summaries)
     if verbose:
         print(format_table(summaries, spec.swept), flush=True)
-    drawn = plot_sweep(directory / SWEEP_PNG, [r for r in rows if r["trial"] in ids], spec.swept)
+    ours = [rows[trial.id] for trial in trials if trial.id in rows]
+    drawn = plot_sweep(directory / SWEEP_PNG, ours, spec.swept)
     say(
         f"Wrote {results_path}, {directory / SUMMARY_CSV}"
         + (f" and {directory / SWEEP_PNG}" if drawn else "")
