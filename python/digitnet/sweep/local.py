@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import signal
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def run_local(
                     on_result(trial, result)
                     continue
                 # The worker died mid-trial: replace it and run its trial again.
-                _stop(worker)
+                worker.trial = None
+                _stop([worker])
                 deaths[trial.id] += 1
                 if deaths[trial.id] >= MAX_ATTEMPTS:
                     code = worker.process.exitcode
@@ -77,8 +79,7 @@ def run_local(
                     pending.appendleft(trial)
                 pool[index] = _start(context, data_dir)
     finally:
-        for worker in pool:
-            _stop(worker)
+        _stop(pool)
 
 
 def _start(context: multiprocessing.context.SpawnContext, data_dir: str | None) -> _Worker:
@@ -100,18 +101,21 @@ def _receive(worker: _Worker) -> TrialResult | None:
     return None
 
 
-def _stop(worker: _Worker) -> None:
-    """Ends ``worker``: asked to when idle, killed when busy (Ctrl-C must not wait for a
-    trial)."""
-    process = worker.process
-    if process.is_alive() and worker.trial is None:
-        with contextlib.suppress(OSError):  # the worker is gone already
-            worker.conn.send(None)
-        process.join(_STOP_SECONDS)
-    if process.is_alive():
-        process.kill()
-    process.join()
-    worker.conn.close()
+def _stop(workers: list[_Worker]) -> None:
+    """Ends ``workers``: the idle ones are asked to, and given a moment; the busy ones, and
+    any still running after it, are killed (Ctrl-C must not wait for a trial)."""
+    for worker in workers:
+        if worker.trial is None and worker.process.is_alive():
+            with contextlib.suppress(OSError):  # the worker is gone already
+                worker.conn.send(None)
+    deadline = time.monotonic() + _STOP_SECONDS
+    for worker in workers:
+        if worker.trial is None:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
 
 
 def _serve(conn: Connection, data_dir: str | None) -> None:
