@@ -239,7 +239,7 @@ def test_mnist_is_loaded_once_per_process_and_a_failing_trial_is_recorded(
 def test_a_trial_computes_what_digitnet_train_computes(
     mnist_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = ["--sizes", "784,20,10", "--epochs", "2", "--eta", "0.5", "--lmbda", "1",
+    options = ["--sizes", "784,10,10", "--epochs", "2", "--eta", "0.5", "--lmbda", "1",
                "--cost", "CrossEntropyCost", "--init", "scaled", "--optimizer", "momentum",
                "--halve-on-plateau", "1", "--seed", "7"]  # fmt: skip
     assert cli.main(["train", *options, "--data-dir", str(mnist_dir), "--no-progress"]) == 0
@@ -249,7 +249,7 @@ def test_a_trial_computes_what_digitnet_train_computes(
     spec = sweep.parse_spec(
         {
             "base": {
-                "sizes": [784, 20, 10],
+                "sizes": [784, 10, 10],
                 "epochs": 2,
                 "eta": 0.5,
                 "lmbda": 1,
@@ -507,6 +507,34 @@ def test_a_resumed_dask_sweep_does_no_work(
         summaries = sweep.run(spec_for(mnist_dir), dask_run, client=client, verbose=False)
     assert (dask_run / RESULTS_CSV).read_bytes() == before
     assert [s.options["eta"] for s in summaries][-1] == DIVERGING
+
+
+@pytest.mark.slow
+def test_the_command_takes_the_schedulers_address(
+    cluster: tuple[Any, Path],
+    dask_run: Path,
+    mnist_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client, _ = cluster
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        f'[base]\nepochs = 2\ntrain_size = 1000\nsizes = [784, 16, 10]\nactivation = "relu"\n'
+        f'cost = "LogLikelihoodCost"\ninit = "scaled"\ndata_dir = "{mnist_dir}"\n\n'
+        "[grid]\neta = [0.05, 0.2, 1e300]\nseeds = [1, 2]\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = read_results(dask_run / RESULTS_CSV)
+    write_results(out / RESULTS_CSV, [r for r in rows if r["eta"] != "0.05"])
+    with time_limit(60):
+        status = cli.main(["sweep", str(spec), "--out", str(out), "--scheduler",
+                           client.scheduler.address])  # fmt: skip
+    assert status == 0
+    err = capsys.readouterr().err
+    assert f"running 2 on the Dask cluster at {client.scheduler.address}" in err
+    assert without_seconds(read_results(out / RESULTS_CSV)) == without_seconds(rows)
 
 
 @pytest.mark.slow
