@@ -1,5 +1,5 @@
 """The ``digitnet`` command: one subcommand per module of :mod:`digitnet.commands` (``train``,
-``evaluate``, ``check``, ``export``, ``plot``, ``predict``, ``serve``)."""
+``evaluate``, ``check``, ``export``, ``plot``, ``predict``, ``serve``, ``sweep``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from digitnet.commands import check, evaluate, export, plot, predict, serve, train
+from digitnet.commands import check, evaluate, export, plot, predict, serve, sweep, train
 from digitnet.commands.train import DEFAULT_SEED
 from digitnet.errors import DigitnetError
 
@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Handwritten-digit recognition with the network of Nielsen's book, in Rust.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for command in (train, evaluate, check, export, plot, predict, serve):
+    for command in (train, evaluate, check, export, plot, predict, serve, sweep):
         command.add_parser(commands)
     return parser
 

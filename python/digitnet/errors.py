@@ -89,3 +89,8 @@ class ProgramFailedError(DigitnetError):
     def __init__(self, message: str, hung: bool = False) -> None:
         super().__init__(message)
         self.hung = hung
+
+
+class SweepSpecError(DigitnetError, ValueError):
+    """A sweep spec (``digitnet sweep SPEC.toml``) is unreadable or asks for an unknown option,
+    a bad value or an empty grid. The message names the section and option."""

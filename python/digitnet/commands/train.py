@@ -116,12 +116,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     train.set_defaults(run=run, parser=train)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Trains as the options say, printing each epoch's result; returns 0."""
-    _check_before_training(args)
-    if args.recipe is not None:
-        return _train_recipe(args)
-    splits = mnist.load_arrays(args.data_dir, dtype=args.dtype)
+def build(args: argparse.Namespace) -> tuple[Network, dict[str, Any]]:
+    """The network and the keyword options of ``SGD`` that this subcommand's ``args`` ask for
+    (a recipe aside): the one mapping from the command's options to the API, which
+    ``digitnet sweep`` uses too."""
     net = Network(
         args.sizes,
         seed=args.seed,
@@ -131,7 +129,6 @@ def run(args: argparse.Namespace) -> int:
         output=args.output,
         init=args.init,
     )
-    judged = args.halve_on_plateau is not None or args.early_stopping is not None
     options: dict[str, Any] = {
         "lmbda": args.lmbda,
         "optimizer": args.optimizer,
@@ -143,8 +140,19 @@ def run(args: argparse.Namespace) -> int:
         "early_stopping": None
         if args.early_stopping is None
         else EarlyStopping(args.early_stopping),
-        "evaluation_data": splits.validation if judged else None,
     }
+    return net, options
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trains as the options say, printing each epoch's result; returns 0."""
+    _check_before_training(args)
+    if args.recipe is not None:
+        return _train_recipe(args)
+    splits = mnist.load_arrays(args.data_dir, dtype=args.dtype)
+    net, options = build(args)
+    judged = args.halve_on_plateau is not None or args.early_stopping is not None
+    options["evaluation_data"] = splits.validation if judged else None
     extras = ", ".join(
         f"{key} {value}" for key, value in options.items()
         if value not in (None, 0.0, "sgd") and key != "evaluation_data"
