@@ -18,8 +18,9 @@ threads; the runs of one implementation at its thread counts take turns. For eac
 seconds per epoch (medians), samples per second, achieved GFLOP/s against the roofline of a
 2048×2048 NumPy matmul in the same dtype on as many BLAS threads, and the ratio to digitnet at
 the same setting; then digitnet's thread scaling, its figures beside the previous engine's
-(``baseline-0.1.json``), inference on the 10,000 test images at 1 and 2 threads, the wall time
-and peak memory of ``python -m digitnet train``, and the issue's targets with PASS/FAIL.
+(``baseline-0.1.json``), inference on the 10,000 test images (``--quick``: 2,000) at 1 and 2
+threads, the wall time and peak memory of ``python -m digitnet train``, and the issue's targets
+with PASS/FAIL.
 ``--json PATH`` writes every figure.
 
 The machine's environment sets ``OPENBLAS_CORETYPE=Haswell`` and ``OPENBLAS_L2_SIZE``, which
@@ -703,6 +704,8 @@ class Baseline:
     seconds: dict[str, dict[str, float]]
     samples: int
     engine: str
+    #: The CPU model the figures were measured on (``cpu_model()``'s text there).
+    cpu: str
 
     def scaled(self, key: str, dtype: str, samples: int) -> float:
         """The previous engine's seconds for an epoch of ``samples`` samples."""
@@ -718,7 +721,7 @@ def load_baseline(path: Path = BASELINE_FILE) -> Baseline:
     missing = [c.key for c in CONFIGS if c.key not in seconds]
     if missing:
         raise SystemExit(f"bench.py: {path.name} has no figures for {', '.join(missing)}")
-    return Baseline(seconds, TRAIN_SAMPLES, str(document["engine_commit"]))
+    return Baseline(seconds, TRAIN_SAMPLES, str(document["engine_commit"]), str(document["cpu"]))
 
 
 def digitnet_timing(timings: Sequence[Timing], dtype: str, threads: int) -> Timing:
@@ -1323,6 +1326,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"WARNING: 2 BLAS threads ran a matmul only {control:.2f}x faster than 1: another "
             "process held the second core, so the 2-thread figures are unreliable; rerun when "
             "the machine is quiet"
+        )
+    if cpu_model() != baseline.cpu:
+        print(
+            f"WARNING: the previous engine's figures ({BASELINE_FILE.name}) were measured on "
+            f"{baseline.cpu}, this is {cpu_model()}: the comparison with them means little"
         )
     if args.quick or n != TRAIN_SAMPLES:
         print(

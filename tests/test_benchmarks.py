@@ -222,7 +222,7 @@ def test_bench_quick_runs_to_its_summary(mnist_dir: Path, tmp_path: Path) -> Non
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,  # under a minute on a quiet machine; the margin is for a shared one
+        timeout=900,  # under a minute on a quiet machine; the margin is for a shared one
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
