@@ -2,16 +2,25 @@ use ndarray::{Array1, Array2};
 
 use crate::{Error, Float, Result};
 
-/// A zero matrix whose allocation failure is an `Error`, not an abort: layer sizes come from
-/// users, and `[784, 10**9, 10]` must be refused, not crash the interpreter.
+/// The alignment of the engine's matrices: one cache line, so that a row whose length is a
+/// multiple of 64 bytes (784 values, say) never has a vector load split across two lines.
+const ALIGN: usize = 64;
+
+/// A zero matrix, its first element on a cache-line boundary, whose allocation failure is an
+/// `Error`, not an abort: layer sizes come from users, and `[784, 10**9, 10]` must be refused,
+/// not crash the interpreter.
 pub(crate) fn try_zeros2<F: Float>(what: &str, rows: usize, cols: usize) -> Result<Array2<F>> {
-    let data = try_zeroed_vec(
-        what,
-        rows.checked_mul(cols),
-        (rows as u128) * (cols as u128),
-    )?;
-    Array2::from_shape_vec((rows, cols), data)
-        .map_err(|_| oom::<F>(what, rows as u128 * cols as u128))
+    let elements = (rows as u128) * (cols as u128);
+    let pad = ALIGN / std::mem::size_of::<F>();
+    let len = rows.checked_mul(cols);
+    let data = try_zeroed_vec(what, len.and_then(|n| n.checked_add(pad)), elements)?;
+    let len = len.ok_or_else(|| oom::<F>(what, elements))?;
+    let misalignment = data.as_ptr() as usize % ALIGN;
+    let offset = ((ALIGN - misalignment) % ALIGN) / std::mem::size_of::<F>();
+    Array1::from_vec(data)
+        .slice_move(ndarray::s![offset..offset + len])
+        .into_shape_with_order((rows, cols))
+        .map_err(|_| oom::<F>(what, elements))
 }
 
 /// A zero vector; see [`try_zeros2`].

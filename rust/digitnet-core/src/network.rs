@@ -195,25 +195,44 @@ impl<F: Float> Network<F> {
         Ok(())
     }
 
-    /// Replaces all weights at once; nothing changes unless every matrix is valid.
+    /// Replaces all weights at once; nothing changes unless every matrix is valid. (Checked
+    /// first, then copied in place: the engine's arrays keep their aligned allocations.)
     pub fn set_weights(&mut self, weights: &[ArrayView2<'_, F>]) -> Result<()> {
         self.check_count("weights", weights.len())?;
-        let mut updated = self.clone();
-        for (l, w) in weights.iter().enumerate() {
-            updated.set_weight(l, w.view())?;
+        for (l, (w, target)) in weights.iter().zip(&self.weights).enumerate() {
+            let what = format!("weights[{l}]");
+            if w.dim() != target.dim() {
+                return Err(Error::shape(
+                    &what,
+                    format!("{:?}", target.shape()),
+                    w.shape(),
+                ));
+            }
+            check_finite(&what, w)?;
         }
-        *self = updated;
+        for (w, target) in weights.iter().zip(&mut self.weights) {
+            target.assign(w);
+        }
         Ok(())
     }
 
     /// Replaces all biases at once; nothing changes unless every vector is valid.
     pub fn set_biases(&mut self, biases: &[ArrayView1<'_, F>]) -> Result<()> {
         self.check_count("biases", biases.len())?;
-        let mut updated = self.clone();
-        for (l, b) in biases.iter().enumerate() {
-            updated.set_bias(l, b.view())?;
+        for (l, (b, target)) in biases.iter().zip(&self.biases).enumerate() {
+            let what = format!("biases[{l}]");
+            if b.dim() != target.dim() {
+                return Err(Error::shape(
+                    &what,
+                    format!("{:?}", target.shape()),
+                    b.shape(),
+                ));
+            }
+            check_finite(&what, b)?;
         }
-        *self = updated;
+        for (b, target) in biases.iter().zip(&mut self.biases) {
+            target.assign(b);
+        }
         Ok(())
     }
 

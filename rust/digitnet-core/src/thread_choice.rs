@@ -8,7 +8,7 @@ use std::time::Instant;
 /// Mini-batches per measurement.
 const BLOCK: usize = 64;
 /// Every this many blocks, the slower choice is measured again (the machine's load changes).
-const PROBE_EVERY: u64 = 16;
+const PROBE_EVERY: u64 = 8;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ThreadChoice {
@@ -57,13 +57,16 @@ impl ThreadChoice {
             return;
         }
         let per_batch = started.elapsed().as_secs_f64() / BLOCK as f64;
-        let slot = if self.use_all {
-            &mut self.multi
-        } else {
-            &mut self.single
-        };
-        *slot = Some(slot.map_or(per_batch, |old| 0.5 * old + 0.5 * per_batch));
         self.blocks += 1;
+        // The very first block warms the workers and caches up: it is not a measurement.
+        if self.blocks > 1 {
+            let slot = if self.use_all {
+                &mut self.multi
+            } else {
+                &mut self.single
+            };
+            *slot = Some(slot.map_or(per_batch, |old| 0.5 * old + 0.5 * per_batch));
+        }
         self.restart();
         self.use_all = match (self.single, self.multi) {
             (None, _) => false,
@@ -88,14 +91,15 @@ mod tests {
     fn measures_both_then_keeps_the_faster_and_probes_the_other() {
         let mut choice = ThreadChoice::default();
         assert_eq!(choice.threads(1), 1);
-        // First block on all threads, second on one.
+        // The first two blocks on all threads (the first only warms up), the third on one.
         let mut seen = Vec::new();
         for _ in 0..(BLOCK * 40) {
             seen.push(choice.threads(4));
             choice.finished();
         }
         assert_eq!(seen[0], 4);
-        assert_eq!(seen[BLOCK], 1);
+        assert_eq!(seen[BLOCK], 4);
+        assert_eq!(seen[2 * BLOCK], 1);
         assert!(choice.single.is_some() && choice.multi.is_some());
         let ones = seen.iter().filter(|&&t| t == 1).count();
         assert!(ones >= BLOCK && ones < seen.len());

@@ -127,20 +127,14 @@ fn current() -> Kernel {
     kernel().0
 }
 
-/// Rows of `cols` values taken from a row-major array: a contiguous run of rows, or rows picked
-/// by index (a mini-batch read in place from the data set, without a copy).
+/// A run of rows of `cols` values, `stride` apart, in a row-major array.
 #[derive(Debug, Clone, Copy)]
 pub struct Rows<'a, F> {
     data: &'a [F],
     stride: usize,
     cols: usize,
-    pick: Pick<'a>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Pick<'a> {
-    Run { first: usize, count: usize },
-    Index(&'a [usize]),
+    first: usize,
+    count: usize,
 }
 
 impl<'a, F> Rows<'a, F> {
@@ -158,32 +152,13 @@ impl<'a, F> Rows<'a, F> {
             data,
             stride,
             cols,
-            pick: Pick::Run { first: 0, count },
-        }
-    }
-
-    /// The rows `index` of a row-major array of rows `stride` apart.
-    ///
-    /// # Panics
-    /// If an index is out of bounds (a bug in this crate: indices are checked on entry).
-    pub(crate) fn indexed(data: &'a [F], stride: usize, cols: usize, index: &'a [usize]) -> Self {
-        assert!(cols <= stride);
-        if let Some(&max) = index.iter().max() {
-            assert!(max * stride + cols <= data.len(), "row index out of bounds");
-        }
-        Rows {
-            data,
-            stride,
-            cols,
-            pick: Pick::Index(index),
+            first: 0,
+            count,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        match self.pick {
-            Pick::Run { count, .. } => count,
-            Pick::Index(index) => index.len(),
-        }
+        self.count
     }
 
     pub(crate) fn cols(&self) -> usize {
@@ -193,40 +168,28 @@ impl<'a, F> Rows<'a, F> {
     /// The rows `range` of these rows.
     pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Self {
         assert!(range.start <= range.end && range.end <= self.len());
-        let pick = match self.pick {
-            Pick::Run { first, .. } => Pick::Run {
-                first: first + range.start,
-                count: range.len(),
-            },
-            Pick::Index(index) => Pick::Index(&index[range]),
-        };
-        Rows { pick, ..*self }
+        Rows {
+            first: self.first + range.start,
+            count: range.len(),
+            ..*self
+        }
     }
 
     /// Row `i` (`i < len`).
     #[cfg(test)]
     pub(crate) fn row(&self, i: usize) -> &'a [F] {
-        let start = match self.pick {
-            Pick::Run { first, count } => {
-                assert!(i < count);
-                (first + i) * self.stride
-            }
-            Pick::Index(index) => index[i] * self.stride,
-        };
+        assert!(i < self.count);
+        let start = (self.first + i) * self.stride;
         &self.data[start..start + self.cols]
     }
 
-    /// A pointer to row `i`, which the constructors proved in bounds for `i < len`.
+    /// A pointer to row `i`, which the constructor proved in bounds for `i < len`.
     ///
     /// # Safety
     /// `i < self.len()`.
     #[inline(always)]
     unsafe fn row_ptr(&self, i: usize) -> *const F {
-        let start = match self.pick {
-            Pick::Run { first, .. } => (first + i) * self.stride,
-            Pick::Index(index) => *index.get_unchecked(i) * self.stride,
-        };
-        self.data.as_ptr().add(start)
+        self.data.as_ptr().add((self.first + i) * self.stride)
     }
 }
 
@@ -408,9 +371,8 @@ mod tests {
             let data = values::<F>(m * k + 3 * k, (m * n * k) as u64);
             let w = values::<F>(n * k, 7 + k as u64);
             let bias = values::<F>(n, 3);
-            // Rows picked by index from a larger array, as training reads a mini-batch.
-            let index: Vec<usize> = (0..m).map(|i| (i * 5 + 2) % (m + 3)).collect();
-            let rows = Rows::indexed(&data, k, k, &index);
+            // Rows from the middle of a larger array.
+            let rows = Rows::run(&data, k, k, m + 3).slice(2..m + 2);
             for kernel in Kernel::available() {
                 let mut out = vec![F::nan(); m * n];
                 F::dense(kernel, rows, &w, &bias, &mut out);
@@ -529,19 +491,41 @@ mod speed {
     #[ignore]
     fn kernel_speed() {
         for kernel in Kernel::available() {
-            for (m, n, k) in [(10, 30, 784), (100, 800, 784), (256, 800, 784)] {
-                let a = vec![0.5_f64; m * k];
-                let w = vec![0.25_f64; n * k];
+            for (m, n, k, align) in [
+                (10, 30, 784, false),
+                (10, 30, 784, true),
+                (100, 800, 784, false),
+                (100, 800, 784, true),
+            ] {
+                let aligned = |len: usize, v: f64| {
+                    let buf = vec![v; len + 8];
+                    let skip = if align {
+                        (64 - (buf.as_ptr() as usize % 64)) / 8 % 8
+                    } else {
+                        1
+                    };
+                    (buf, skip)
+                };
+                let (abuf, askip) = aligned(m * k, 0.5);
+                let (wbuf, wskip) = aligned(n * k, 0.25);
+                let a = abuf[askip..askip + m * k].to_vec();
+                let a = if align {
+                    &abuf[askip..askip + m * k]
+                } else {
+                    &a[..]
+                };
+                let w = &wbuf[wskip..wskip + n * k];
                 let b = vec![0.0; n];
                 let mut out = vec![0.0; m * n];
-                let rows = Rows::run(&a, k, k, m);
+                let rows = Rows::run(a, k, k, m);
                 let reps = (2e9 / (2 * m * n * k) as f64).max(1.0) as usize;
                 let start = std::time::Instant::now();
                 for _ in 0..reps {
-                    f64::dense(kernel, rows, &w, &b, &mut out);
+                    f64::dense(kernel, rows, w, &b, &mut out);
                 }
                 let dense = 2.0 * (m * n * k * reps) as f64 / start.elapsed().as_secs_f64() / 1e9;
-                let mut wout = w.clone();
+                let (mut woutbuf, _) = aligned(n * k, 0.25);
+                let wout = &mut woutbuf[wskip..wskip + n * k];
                 let delta = vec![1e-3_f64; m * n];
                 let sums = OuterSums {
                     x: &delta,
@@ -556,7 +540,7 @@ mod speed {
                     f64::outer(
                         kernel,
                         &sums,
-                        &mut wout,
+                        wout,
                         k,
                         Finish::Step {
                             rate: 0.1,

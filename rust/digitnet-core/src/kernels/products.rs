@@ -81,7 +81,7 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
 }
 
 /// The bytes of a block of input rows that [`dense`] keeps in the L2 cache.
-const L2_BYTES: usize = 256 * 1024;
+const L2_BYTES: usize = 1024 * 1024;
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
