@@ -132,7 +132,7 @@ def test_random_points_are_drawn_reproducibly_within_their_ranges() -> None:
         ({"grid": {"eta": 3.0}}, r"\[grid\] eta: expected a list"),
         ({"grid": {"eta": [0.5, -1]}}, r"\[grid\] eta = -1: must be a positive finite number"),
         ({"base": {"cost": "HingeCost"}}, r"\[base\] cost = \"HingeCost\": expected one of"),
-        ({"base": {"sizes": [784, 30]}}, r"\[base\] sizes = \[784, 30\]: MNIST needs"),
+        ({"base": {"sizes": [784, 30]}}, r"\[base\] sizes = \[784, 30\]: .*not for MNIST"),
         ({"base": {"epochs": True}}, r"\[base\] epochs = true: expected a number"),
         ({"base": {"dropout": 1.5}}, r"\[base\] dropout = 1.5: must be a probability"),
         ({"base": {"train_size": 0}}, r"\[base\] train_size = 0: expected a positive integer"),
@@ -376,7 +376,8 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_again(
     )
     captured = capsys.readouterr()
     assert re.search(r"\[6/6\] .*\| best [\d.]+% \| 0:00:00 left", captured.err)
-    assert re.search(r"^ +1 +0\.2 +2/2 +[\d.]+ ± [\d.]+", captured.out, re.MULTILINE)
+    # The table ranks by validation accuracy (which eta wins is the engine's business).
+    assert re.search(r"^ +1 +\S+ +2/2 +[\d.]+ ± [\d.]+", captured.out, re.MULTILINE)
 
 
 @pytest.mark.slow
