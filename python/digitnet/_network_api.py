@@ -8,7 +8,6 @@ two cannot differ in anything but the arithmetic.
 from __future__ import annotations
 
 import itertools
-import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from digitnet import _convert, costs, training
 from digitnet._convert import FloatArray, IntArray
 from digitnet.history import EpochResult, History
+from digitnet.progress import new_bar, shown_by_default
 from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer
 
 ProgressCallback = Callable[[int, int], Any]
@@ -420,8 +420,9 @@ class NetworkAPI(ABC):
         dropping a hidden neuron), ``augment`` (random shifts and rotations of the images),
         ``schedule`` (:class:`~digitnet.training.HalveOnPlateau`) and ``early_stopping``
         (:class:`~digitnet.training.EarlyStopping`), both judged on ``evaluation_data``.
-        ``progress`` shows a progress bar during each epoch (default: when stderr is a
-        terminal). ``callback(result)`` runs after each epoch; returning ``True`` stops.
+        ``progress`` shows a progress bar during each epoch (default: on a terminal, and in
+        Jupyter as a notebook bar). ``callback(result)`` runs after each epoch; returning
+        ``True`` stops.
         """
         x, y = _convert.training_arrays("training_data", training_data, *self._ends(), self.dtype)
         epochs = _convert.non_negative_int("epochs", epochs)
@@ -457,7 +458,7 @@ class NetworkAPI(ABC):
             verbose=verbose,
         )
         history = History()
-        show_bar = sys.stderr.isatty() if progress is None else progress
+        show_bar = shown_by_default() if progress is None else progress
         bar = _EpochBar(show_bar)
         eta_now = options.eta
         best: tuple[int, int, list[FloatArray], list[FloatArray]] | None = None
@@ -592,7 +593,7 @@ class _EpochBar:
         if not self._enabled:
             return
         if self._bar is None:
-            self._bar = tqdm(total=total, unit="batch", leave=False, file=sys.stderr)
+            self._bar = new_bar(total=total, unit="batch", leave=False)
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:

@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="show a progress bar during each epoch (default: when stderr is a terminal)",
+        help="show a progress bar during each epoch (default: on a terminal)",
     )
     train.add_argument(
         "--recipe",
