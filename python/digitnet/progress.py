@@ -8,7 +8,7 @@ import importlib.util
 import sys
 from typing import Any
 
-from tqdm.std import tqdm
+import tqdm
 
 __all__ = ["in_jupyter", "new_bar", "shown_by_default"]
 
@@ -36,11 +36,11 @@ def shown_by_default() -> bool:
     return sys.stderr.isatty() or (in_jupyter() and _notebook_bars_work())
 
 
-def new_bar(**kwargs: Any) -> tqdm[Any]:
+def new_bar(**kwargs: Any) -> tqdm.tqdm[Any]:
     """A tqdm bar with ``kwargs``: the notebook bar under a Jupyter kernel with ipywidgets,
     else the text bar on stderr."""
     if in_jupyter() and _notebook_bars_work():
         from tqdm.notebook import tqdm as notebook_tqdm
 
         return notebook_tqdm(**kwargs)
-    return tqdm(file=sys.stderr, **kwargs)
+    return tqdm.tqdm(file=sys.stderr, **kwargs)  # looked up now, so tests can replace it
