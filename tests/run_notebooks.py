@@ -7,12 +7,14 @@ Usage: ``python tests/run_notebooks.py [NOTEBOOK.ipynb ...]`` (default: every no
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +62,15 @@ def execute(path: Path) -> NotebookNode:
             record_timing=False,
             resources={"metadata": {"path": str(path.parent)}},
         )
-        client.execute()
+        try:
+            client.execute()
+        finally:
+            # nbclient leaves the kernel client's sockets to the garbage collector, whose
+            # closing them warns (an error under pytest -W error): collect them now, quietly.
+            del client, manager
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                gc.collect()
     return notebook
 
 
