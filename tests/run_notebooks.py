@@ -7,6 +7,7 @@ Usage: ``python tests/run_notebooks.py [NOTEBOOK.ipynb ...]`` (default: every no
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import os
@@ -75,9 +76,10 @@ def execute(path: Path) -> NotebookNode:
 
 
 def without_live_outputs(notebook: NotebookNode) -> NotebookNode:
-    """``notebook`` without its widget outputs (the progress bars, which only draw while the
-    kernel runs) and widget state, its consecutive prints merged, with the usual kernel named:
-    what is committed."""
+    """A copy of ``notebook`` without its widget outputs (the progress bars, which only draw
+    while the kernel runs) and widget state, its consecutive prints merged, with the usual
+    kernel named: what is committed."""
+    notebook = copy.deepcopy(notebook)
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
