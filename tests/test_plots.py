@@ -214,6 +214,124 @@ def test_misclassified_input_errors(images: Any, kwargs: dict[str, Any], message
         plots.misclassified(images, [0, 1, 2, 3], [1, 1, 2, 3], **kwargs)
 
 
+# ---- accuracy curves, digits, first-layer weights ---------------------------------------------
+
+
+def monitored_history(n: int = 8) -> History:
+    return History(
+        EpochResult(
+            epoch,
+            1.0,
+            training_correct=900 + 10 * epoch,
+            training_total=1000,
+            evaluation_correct=8000 + 50 * epoch,
+            evaluation_total=10_000,
+        )
+        for epoch in range(n)
+    )
+
+
+def test_accuracy_curves_draw_each_recorded_accuracy(tmp_path: Path) -> None:
+    history = monitored_history()
+    fig = plots.accuracy_curves(history, title="Overfitting")
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert sorted(lines) == ["training (last: 97.00%)", "validation (last: 83.50%)"]
+    np.testing.assert_allclose(
+        lines["training (last: 97.00%)"].get_ydata(), [90 + e for e in range(8)]
+    )
+    np.testing.assert_allclose(
+        lines["validation (last: 83.50%)"].get_ydata(), [80 + 0.5 * e for e in range(8)]
+    )
+    assert ax.get_title() == "Overfitting"
+    fig.savefig(tmp_path / "accuracy.png")
+    assert_sensible_png(tmp_path / "accuracy.png")
+
+
+def test_accuracy_curves_of_test_accuracy_only_and_into_given_axes() -> None:
+    figure = Figure()
+    left, _right = figure.subplots(1, 2)
+    assert plots.accuracy_curves(synthetic_history(), ax=left) is figure
+    assert [line.get_label().split(" (")[0] for line in left.get_lines()] == ["test"]
+
+
+def test_accuracy_curves_without_any_accuracy_is_value_error() -> None:
+    with pytest.raises(ValueError, match="records no accuracy"):
+        plots.accuracy_curves(synthetic_history(test=False))
+
+
+@pytest.mark.parametrize("shape", [(784,), (28, 28)])
+def test_digits_are_titled_with_their_labels(tmp_path: Path, shape: tuple[int, ...]) -> None:
+    images = np.random.default_rng(3).random((40, *shape))
+    labels = np.arange(40) % 10
+    fig = plots.digits(images, labels, max_images=12, columns=5)
+    shown = gallery_images(fig)
+    assert [ax.get_title() for ax in shown] == [str(label) for label in labels[:12]]
+    assert len(fig.axes) == 12  # the unused panels of the last row are removed
+    np.testing.assert_array_equal(shown[11].images[0].get_array(), images[11].reshape(28, 28))
+    fig.savefig(tmp_path / "digits.png")
+    assert_sensible_png(tmp_path / "digits.png")
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "kwargs", "message"),
+    [
+        (np.zeros((3, 784)), [1, 2], {}, "differ in length"),
+        (np.zeros((0, 784)), [], {}, "is empty"),
+        (np.zeros((2, 784)), [1, 2], {"max_images": 0}, "max_images"),
+        (np.zeros((2, 784)), [1, 2], {"columns": True}, "columns"),
+        (np.zeros((2, 783)), [1, 2], {}, "square images"),
+    ],
+)
+def test_digits_input_errors(
+    images: Any, labels: Any, kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        plots.digits(images, labels, **kwargs)
+
+
+def test_first_layer_weights_draw_each_neuron_on_its_own_symmetric_scale(tmp_path: Path) -> None:
+    net = digitnet.Network([784, 30, 10], seed=4)
+    weights = net.weights[0]
+    fig = plots.first_layer_weights(weights)
+    shown = gallery_images(fig)
+    assert [ax.get_title() for ax in shown] == [f"neuron {k}" for k in range(30)]
+    for k in (0, 29):
+        image = shown[k].images[0]
+        np.testing.assert_array_equal(image.get_array(), weights[k].reshape(28, 28))
+        low, high = image.get_clim()
+        assert high == -low == pytest.approx(np.abs(weights[k]).max())
+    assert "all 30 hidden neurons" in fig.get_suptitle()
+    fig.savefig(tmp_path / "weights.png")
+    assert_sensible_png(tmp_path / "weights.png")
+
+
+def test_first_layer_weights_capped_and_into_a_subfigure() -> None:
+    figure = Figure()
+    _left, right = figure.subfigures(1, 2)
+    weights = np.random.default_rng(5).standard_normal((50, 64))
+    assert plots.first_layer_weights(weights, max_neurons=12, columns=4, fig=right) is figure
+    assert len(gallery_images(figure)) == 12
+    assert "the first 12 of 50" in right.get_suptitle()
+    titled = plots.first_layer_weights(weights, max_neurons=2, title="What training changed")
+    assert titled.get_suptitle() == "What training changed"
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        (np.zeros(784), "weight matrix"),
+        (np.zeros((3, 780)), "square images"),
+        (np.zeros((0, 784)), "no neurons"),
+        (np.full((2, 784), np.nan), "non-finite"),
+        (np.array([["a"] * 4]), "weight matrix"),
+    ],
+)
+def test_first_layer_weights_input_errors(weights: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        plots.first_layer_weights(weights)
+
+
 # ---- history files ----------------------------------------------------------------------------
 
 
@@ -376,3 +494,23 @@ def test_load_history_reads_only_regular_files(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(plots.HistoryFileError, match="not a regular file"):
         plots.load_history(fifo)
+
+
+def test_plot_command_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--weights draws the model's first layer without reading MNIST (none is given here)."""
+    digitnet.Network([784, 16, 10], seed=0).save(tmp_path / "model.json")
+    assert run_plot(str(tmp_path / "model.json"), "--weights", "--out", str(tmp_path)) == 0
+    assert_sensible_png(tmp_path / "weights.png")
+    assert not (tmp_path / "confusion.png").exists()
+    assert f"Wrote {tmp_path / 'weights.png'}" in capsys.readouterr().out
+
+
+def test_plot_command_weights_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        run_plot("--weights", "--learning-curves", "h.json")
+    assert exit_.value.code == 2
+    assert "--weights draws a MODEL's weights" in capsys.readouterr().err
+    digitnet.Network([10, 4, 2], seed=0).save(tmp_path / "small.json")
+    with pytest.raises(digitnet.DigitnetError, match="10 inputs are not a square image"):
+        run_plot(str(tmp_path / "small.json"), "--weights", "--out", str(tmp_path))
+    assert not list(tmp_path.glob("*.png"))

@@ -381,8 +381,9 @@ class NetworkAPI(ABC):
         dropping a hidden neuron), ``augment`` (random shifts and rotations of the images),
         ``schedule`` (:class:`~digitnet.training.HalveOnPlateau`) and ``early_stopping``
         (:class:`~digitnet.training.EarlyStopping`), both judged on ``evaluation_data``.
-        ``progress`` shows a progress bar during each epoch (default: when stderr is a
-        terminal). ``callback(result)`` runs after each epoch; returning ``True`` stops.
+        ``progress`` shows a progress bar during each epoch (default: on a terminal, and in
+        Jupyter as a notebook bar). ``callback(result)`` runs after each epoch; returning
+        ``True`` stops.
         """
         x, y = _convert.training_arrays("training_data", training_data, *self._ends(), self.dtype)
         epochs = _convert.non_negative_int("epochs", epochs)

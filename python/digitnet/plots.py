@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HistoryFileError",
+    "accuracy_curves",
     "confusion_matrix",
+    "digits",
+    "first_layer_weights",
     "learning_curves",
     "load_history",
     "misclassified",
@@ -191,6 +194,134 @@ def _labels(name: str, value: ArrayLike) -> NDArray[np.int64]:
     if array.size and array.min() < 0:
         raise ValueError(f"{name}: class labels must be non-negative, got {array.min()}")
     return array.astype(np.int64)
+
+
+# ---- accuracy curves: training against validation ---------------------------------------------
+
+
+def accuracy_curves(
+    history: Iterable[EpochResult], ax: Axes | None = None, title: str | None = None
+) -> Figure:
+    """Draws each accuracy the history recorded after every epoch (training, evaluation —
+    network2.py's name for the validation data — and test), in %, on one axes, so the gap
+    between training and held-out accuracy (overfitting) shows; returns the figure."""
+    epochs = list(history)
+    curves = [
+        ("training", [(e.epoch, e.training_correct, e.training_total) for e in epochs]),
+        ("validation", [(e.epoch, e.evaluation_correct, e.evaluation_total) for e in epochs]),
+        ("test", [(e.epoch, e.correct, e.total) for e in epochs]),
+    ]
+    drawn = [
+        (name, [(epoch, 100 * c / t) for epoch, c, t in points if c is not None and t])
+        for name, points in curves
+    ]
+    drawn = [(name, points) for name, points in drawn if points]
+    if not drawn:
+        raise ValueError(
+            "history: records no accuracy; train with test_data or monitor_*_accuracy=True"
+        )
+    if ax is None:
+        ax = _new_figure(figsize=(6.4, 4.0), layout="constrained").add_subplot()
+    figure = _root(ax.figure)
+    for name, points in drawn:
+        xs, ys = zip(*points, strict=True)
+        ax.plot(xs, ys, label=f"{name} (last: {ys[-1]:.2f}%)", linewidth=1.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Accuracy after each epoch" if title is None else title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize="small")
+    return figure
+
+
+# ---- galleries: sample digits, first-layer weights -----------------------------------------
+
+
+def digits(
+    images: ArrayLike,
+    labels: ArrayLike,
+    max_images: int = 32,
+    columns: int = 8,
+    fig: Figure | SubFigure | None = None,
+) -> Figure:
+    """Draws the first ``max_images`` images in a grid of ``columns``, each titled with its
+    label; images are rows ``(n, 784)`` or squares ``(n, 28, 28)``. Returns the figure."""
+    pictures = _square_images(images)
+    truth = _labels("labels", labels)
+    if len(pictures) != len(truth):
+        raise ValueError(f"images and labels differ in length: {len(pictures)} and {len(truth)}")
+    count = min(len(pictures), _positive_int("max_images", max_images))
+    if count == 0:
+        raise ValueError("images: is empty; there is nothing to draw")
+    axes, root = _panels(fig, count, _positive_int("columns", columns), 1.2)
+    for k, ax in enumerate(axes):
+        ax.imshow(pictures[k], cmap="gray_r", interpolation="nearest")
+        ax.set_title(str(truth[k]), fontsize=9)
+    return root
+
+
+def first_layer_weights(
+    weights: ArrayLike,
+    max_neurons: int = 100,
+    columns: int = 10,
+    fig: Figure | SubFigure | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draws what each neuron of the first hidden layer looks for: its row of ``weights``
+    (``net.weights[0]``, shape ``(neurons, 784)``) as a 28×28 image, red where a dark pixel
+    excites it and blue where one inhibits it, each on its own symmetric scale, under ``title``
+    (default: what is drawn). Returns the figure."""
+    matrix = np.asarray(weights)
+    if matrix.ndim != 2 or not np.issubdtype(matrix.dtype, np.number):
+        raise ValueError(
+            "weights: expected the first layer's weight matrix (neurons, pixels), such as "
+            f"net.weights[0], got shape {matrix.shape}"
+        )
+    if not np.all(np.isfinite(matrix)):
+        raise ValueError("weights: contains a non-finite value (NaN or infinity)")
+    pictures = _square_images(matrix)
+    count = min(len(pictures), _positive_int("max_neurons", max_neurons))
+    if count == 0:
+        raise ValueError("weights: has no neurons; there is nothing to draw")
+    axes, root = _panels(fig, count, _positive_int("columns", columns), 1.1)
+    for k, ax in enumerate(axes):
+        scale = max(float(np.abs(pictures[k]).max()), 1e-12)
+        ax.imshow(pictures[k], cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+        ax.set_title(f"neuron {k}", fontsize=7)
+    if title is None:
+        shown = f"the first {count} of {len(pictures)}" if count < len(pictures) else f"all {count}"
+        title = f"First-layer weights of {shown} hidden neurons (red +, blue −)"
+    (fig if fig is not None else root).suptitle(title, fontsize=10)
+    return root
+
+
+def _panels(
+    fig: Figure | SubFigure | None, count: int, columns: int, inches: float
+) -> tuple[list[Axes], Figure]:
+    """``count`` image axes (no ticks) in rows of ``columns`` panels of about ``inches`` each,
+    in ``fig`` or a new figure; returns them and the top-level figure."""
+    columns = min(columns, count)
+    rows = math.ceil(count / columns)
+    if fig is None:
+        fig = _new_figure(
+            figsize=(inches * columns + 0.3, inches * rows + 0.5), layout="constrained"
+        )
+    grid = fig.subplots(rows, columns, squeeze=False)
+    axes = list(grid.flat)
+    for ax in axes[count:]:
+        ax.remove()
+    for ax in axes[:count]:
+        ax.set_axis_off()
+    return axes[:count], _root(fig)
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {value!r}")
+    return int(value)
 
 
 # ---- misclassified digits -----------------------------------------------------------------------

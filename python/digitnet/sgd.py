@@ -8,17 +8,18 @@ never changed, so one instance can serve any number of runs.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any, Protocol
 
 from digitnet import _convert
 from digitnet._convert import FloatArray, IntArray
 from digitnet.history import EpochResult, History
+from digitnet.progress import new_bar, shown_by_default
+
+if TYPE_CHECKING:
+    import tqdm
 from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer, PlateauState
 
 __all__ = [
@@ -132,7 +133,7 @@ def run(
         )
     x, y = training
     monitor = _Monitor(net, x, y, options.lmbda, test, evaluation, monitoring)
-    show_bar = sys.stderr.isatty() if progress is None else progress
+    show_bar = shown_by_default() if progress is None else progress
     bar = _EpochBar(show_bar)
     state = _RunState(net, options.eta, monitor, bar, schedule, early_stopping, callback)
     try:
@@ -269,13 +270,13 @@ class _EpochBar:
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled
-        self._bar: tqdm[Any] | None = None
+        self._bar: tqdm.tqdm[Any] | None = None
 
     def update(self, done: int, total: int) -> None:
         if not self._enabled:
             return
         if self._bar is None:
-            self._bar = tqdm(total=total, unit="batch", leave=False, file=sys.stderr)
+            self._bar = new_bar(total=total, unit="batch", leave=False)
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:

@@ -1,11 +1,13 @@
-"""``digitnet plot``: draws a saved model's confusion matrix and misclassified test digits, and the
-learning curves of a saved training history, as PNG files."""
+"""``digitnet plot``: draws a saved model's confusion matrix and misclassified test digits (or,
+with ``--weights``, its first layer's weights), and the learning curves of a saved training
+history, as PNG files."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import io
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ __all__ = ["CONFUSION_PNG", "LEARNING_CURVES_PNG", "MISCLASSIFIED_PNG", "add_par
 CONFUSION_PNG = "confusion.png"
 MISCLASSIFIED_PNG = "misclassified.png"
 LEARNING_CURVES_PNG = "learning_curves.png"
+WEIGHTS_PNG = "weights.png"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "curves",
         description=f"With MODEL, write {CONFUSION_PNG} and {MISCLASSIFIED_PNG} for its "
         f"predictions on the MNIST test set; with --learning-curves, write {LEARNING_CURVES_PNG} "
-        "from a history saved by digitnet.plots.save_history. Needs matplotlib "
+        f"from a history saved by digitnet.plots.save_history; with MODEL --weights, write "
+        f"{WEIGHTS_PNG} (each first-layer neuron's weights as an image) instead of using the "
+        "test set. Needs matplotlib "
         "(pip install digitnet[plot]).",
     )
     parser.add_argument(
@@ -50,6 +55,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         metavar="HISTORY_JSON",
         help="a training history written by digitnet.plots.save_history",
+    )
+    parser.add_argument(
+        "--weights",
+        action="store_true",
+        help=f"draw MODEL's first-layer weights as images ({WEIGHTS_PNG}) instead of its "
+        "test-set pictures (needs no MNIST)",
     )
     parser.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     parser.add_argument(
@@ -78,6 +89,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.model is None and args.learning_curves is None:
         parser.error("give a MODEL, --learning-curves HISTORY_JSON, or both")
+    if args.weights and args.model is None:
+        parser.error("--weights draws a MODEL's weights: give the MODEL")
     try:
         plots.require_matplotlib()
     except ImportError as error:
@@ -94,7 +107,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             raise HistoryFileError(f"{args.learning_curves}: holds no epochs")
         _write(plots.learning_curves(history), out / LEARNING_CURVES_PNG, args.dpi)
 
-    if args.model is not None:
+    if args.model is not None and args.weights:
+        _write_weights(args.model, out / WEIGHTS_PNG, args.dpi)
+    elif args.model is not None:
         from digitnet.datasets import mnist
 
         net = Network.load(args.model)
@@ -115,6 +130,18 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         gallery = plots.misclassified(test.x, test.y, predicted, max_images=args.max_images)
         _write(gallery, out / MISCLASSIFIED_PNG, args.dpi)
     return 0
+
+
+def _write_weights(model: Path, path: Path, dpi: int) -> None:
+    """Draws the first layer's weights of the model in ``model`` as images into ``path``."""
+    net = Network.load(model)
+    side = math.isqrt(net.sizes[0])
+    if side * side != net.sizes[0]:
+        raise DigitnetError(
+            f"{model}: its {net.sizes[0]} inputs are not a square image, so its weights cannot "
+            "be drawn as pictures"
+        )
+    _write(plots.first_layer_weights(net.weights[0]), path, dpi)
 
 
 def _write(figure: Figure, path: Path, dpi: int) -> None:

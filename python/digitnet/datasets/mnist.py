@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import operator
 import os
-import sys
 import tempfile
 import zipfile
 import zlib
@@ -329,7 +328,7 @@ def _fetch(url: str, dest: Path, sha256: str) -> None:
     import urllib.error
     import urllib.request
 
-    from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
+    from digitnet.progress import new_bar, shown_by_default
 
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
@@ -343,14 +342,13 @@ def _fetch(url: str, dest: Path, sha256: str) -> None:
                 length = response.headers.get("Content-Length")
                 total = int(length) if length and length.isdigit() else None
                 got = 0
-                with tqdm(
+                with new_bar(
                     total=total,
                     desc=dest.name,
                     unit="B",
                     unit_scale=True,
                     unit_divisor=1024,
-                    file=sys.stderr,
-                    disable=None,
+                    disable=not shown_by_default(),
                     leave=False,
                 ) as bar:
                     while chunk := response.read(_DOWNLOAD_CHUNK):
