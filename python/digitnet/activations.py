@@ -13,6 +13,9 @@ from digitnet._convert import FloatArray
 __all__ = [
     "ELEMENTWISE",
     "as_probabilities",
+    "exp_prime",
+    "identity",
+    "identity_prime",
     "relu",
     "relu_prime",
     "sigmoid",
@@ -54,6 +57,22 @@ def relu_prime(z: FloatArray) -> FloatArray:
     return (z > 0).astype(z.dtype)
 
 
+def identity(z: FloatArray) -> FloatArray:
+    """``z`` itself (a linear layer: scikit-learn's "identity", a regressor's output)."""
+    return z.copy()
+
+
+def identity_prime(z: FloatArray) -> FloatArray:
+    """1 everywhere."""
+    return np.ones_like(z)
+
+
+def exp_prime(z: FloatArray) -> FloatArray:
+    """The derivative of ``exp``: ``exp`` itself (the Poisson cost's output layer)."""
+    result: FloatArray = np.exp(z)
+    return result
+
+
 def softmax(z: FloatArray) -> FloatArray:
     """Each row's ``exp(z_j) / Σ_k exp(z_k)``, shifted by the row's maximum against overflow."""
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -68,6 +87,8 @@ ELEMENTWISE: dict[
     "sigmoid": (sigmoid, sigmoid_prime),
     "tanh": (np.tanh, tanh_prime),
     "relu": (relu, relu_prime),
+    "identity": (identity, identity_prime),
+    "exp": (np.exp, exp_prime),
 }
 
 

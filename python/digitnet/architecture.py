@@ -24,16 +24,20 @@ __all__ = [
 ]
 
 #: An activation's name.
-ActivationName: TypeAlias = Literal["sigmoid", "tanh", "relu", "softmax"]
-#: How weights start: N(0, 1) ("large", network.py) or N(0, 1/n_in) ("scaled", network2.py).
-InitName: TypeAlias = Literal["large", "scaled"]
+ActivationName: TypeAlias = Literal["sigmoid", "tanh", "relu", "identity", "softmax", "exp"]
+#: How weights start: N(0, 1) ("large", network.py), N(0, 1/n_in) ("scaled", network2.py), or
+#: Glorot and Bengio's uniform U(±√(6/(n_in + n_out))) for weights and biases ("glorot"; with
+#: 2 in place of 6, "glorot-sigmoid", scikit-learn's choice for logistic networks).
+InitName: TypeAlias = Literal["large", "scaled", "glorot", "glorot-sigmoid"]
 
 #: The activations a layer can have.
 ACTIVATIONS: tuple[ActivationName, ...] = get_args(ActivationName)
-#: The activations a hidden layer can have (softmax belongs on the output layer only).
-HIDDEN_ACTIVATIONS: tuple[ActivationName, ...] = tuple(a for a in ACTIVATIONS if a != "softmax")
+#: The activations a hidden layer can have (softmax and exp belong on the output layer only).
+HIDDEN_ACTIVATIONS: tuple[ActivationName, ...] = tuple(
+    a for a in ACTIVATIONS if a not in ("softmax", "exp")
+)
 #: The output activations some cost suits.
-OUTPUT_ACTIVATIONS: tuple[ActivationName, ...] = ("sigmoid", "softmax")
+OUTPUT_ACTIVATIONS: tuple[ActivationName, ...] = ("sigmoid", "softmax", "identity", "exp")
 #: How weights can start.
 INITS: tuple[InitName, ...] = get_args(InitName)
 
@@ -44,6 +48,8 @@ def _suits(cost: costs.Cost, output: str) -> bool:
         return output == "sigmoid"
     if cost is costs.LogLikelihoodCost:
         return output == "softmax"
+    if cost is costs.PoissonCost:
+        return output == "exp"
     return output != "softmax"
 
 
@@ -75,12 +81,16 @@ def architecture(
         raise ValueError(
             f"activation: unknown {unknown[0]!r}; expected one of {', '.join(ACTIVATIONS)}"
         )
-    if "softmax" in hidden:
-        raise ValueError("activation: softmax belongs on the output layer only (output=...)")
+    for only_output in ("softmax", "exp"):
+        if only_output in hidden:
+            raise ValueError(
+                f"activation: {only_output} belongs on the output layer only (output=...)"
+            )
     if not _suits(cost_class, last):
         raise ValueError(
             f"cost: {cost_class.name} does not suit a {last} output layer "
-            "(cross-entropy needs sigmoid outputs, log-likelihood needs softmax)"
+            "(cross-entropy needs sigmoid outputs, log-likelihood needs softmax, Poisson needs "
+            "exp, the quadratic cost any element-wise output)"
         )
     return cost_class, names
 

@@ -21,13 +21,17 @@ __all__ = [
     "CostName",
     "CrossEntropyCost",
     "LogLikelihoodCost",
+    "PoissonCost",
     "QuadraticCost",
     "cost",
     "per_sample",
+    "sample_loss",
 ]
 
 #: A cost's name, as network2.py's model files record it.
-CostName: TypeAlias = Literal["QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost"]
+CostName: TypeAlias = Literal[
+    "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost", "PoissonCost"
+]
 
 
 class QuadraticCost:
@@ -102,14 +106,66 @@ class LogLikelihoodCost:
         return _floats(a) - _floats(y)
 
 
-Cost = type[QuadraticCost] | type[CrossEntropyCost] | type[LogLikelihoodCost]
-COSTS: dict[str, Cost] = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
+class PoissonCost:
+    """Half the Poisson deviance, ``Σ [y ln(y/a) − y + a]``, for an ``exp`` output layer and
+    non-negative targets (counts, rates): scikit-learn's ``MLPRegressor(loss="poisson")``."""
+
+    name: CostName = "PoissonCost"
+    output = "exp"
+
+    @staticmethod
+    def elementwise(a: ArrayLike, y: ArrayLike) -> Float64Array:
+        """Each output's share of the cost (``0·ln 0`` counted as 0)."""
+        a, y = _floats(a), _floats(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_term = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / a), 0.0)
+        return np.asarray(log_term - y + a, dtype=np.float64)
+
+    @staticmethod
+    def fn(a: ArrayLike, y: ArrayLike) -> float:
+        """The cost of output ``a`` for target ``y``."""
+        return float(np.sum(PoissonCost.elementwise(a, y)))
+
+    @staticmethod
+    def delta(z: ArrayLike, a: ArrayLike, y: ArrayLike) -> Float64Array:
+        """The output error ``a − y`` (the exp output is the Poisson cost's canonical link)."""
+        return _floats(a) - _floats(y)
+
+
+Cost = type[QuadraticCost] | type[CrossEntropyCost] | type[LogLikelihoodCost] | type[PoissonCost]
+COSTS: dict[str, Cost] = {
+    c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost, PoissonCost)
+}
 
 
 def per_sample(cost: Cost, a: ArrayLike, y: ArrayLike) -> Float64Array:
     """``cost.fn`` of each row of outputs ``a`` against targets ``y``, vectorised."""
     summed: Float64Array = np.sum(cost.elementwise(a, y), axis=1)
     return summed
+
+
+def sample_loss(cost: Cost, a: ArrayLike, y: ArrayLike, eps: float) -> Float64Array:
+    """Each row's loss ``ℓ`` as the engine's loss records compute it (scikit-learn's forms):
+    ``cost.fn`` per row, except that probabilities are clipped to ``[eps, 1 − eps]`` before
+    any logarithm (``eps`` the dtype's machine epsilon) and ``0·ln(anything)`` counts as 0."""
+    a, y = _floats(a), _floats(y)
+    if cost is QuadraticCost:
+        return per_sample(cost, a, y)
+    if cost is PoissonCost:
+        return per_sample(cost, a, y)
+    p = np.clip(a, eps, 1 - eps)
+    terms = _xlogy(y, p)
+    if cost is CrossEntropyCost:
+        terms = terms + _xlogy(1 - y, 1 - p)
+    summed: Float64Array = -np.sum(terms, axis=1)
+    return summed
+
+
+def _xlogy(x: Float64Array, y: Float64Array) -> Float64Array:
+    """``x·ln y``, 0 where ``x`` is 0 (as ``scipy.special.xlogy``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: Float64Array = np.where(x == 0, 0.0, x * np.log(y))
+    return result
 
 
 def _floats(value: ArrayLike) -> Float64Array:

@@ -134,6 +134,34 @@ class NetworkAPI(ABC):
         on_progress: ProgressCallback | None,
     ) -> None: ...
     @abstractmethod
+    def _fit_epoch(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        order: IntArray,
+        batch_size: int,
+        options: StepOptions,
+        sample_weight: FloatArray | None,
+    ) -> tuple[float, float]:
+        """One epoch of mini-batches of ``batch_size`` rows taken in ``order``, each step on
+        the mini-batch's mean gradient weighted by ``sample_weight`` (rows of weight 0 do not
+        count; a mini-batch whose weights are all 0 is skipped).
+
+        Returns ``(data, l2)``: ``Σ_b m_b·D_b/s_b`` and ``Σ_b m_b·‖W‖²_b/s_b`` over the
+        mini-batches ``b``, where ``m_b`` is the mini-batch's rows, ``s_b`` its total weight,
+        ``D_b = Σ_i w_i·ℓ_i`` with :func:`digitnet.costs.sample_loss` ``ℓ`` of each row, and
+        ``‖W‖²_b`` the squared norm of all the weights just before ``b``'s step: what
+        scikit-learn's ``loss_`` is made of.
+        """
+
+    @abstractmethod
+    def _objective(
+        self, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+    ) -> tuple[float, float, list[FloatArray], list[FloatArray]]:
+        """``(D, s, ∇w, ∇b)`` over all rows: ``D = Σ_i w_i·ℓ_i``, ``s = Σ_i w_i`` and the
+        gradients of ``D`` (no L2 term, not divided by ``s``), for whole-batch solvers."""
+
+    @abstractmethod
     def _sgd(
         self,
         x: FloatArray,

@@ -40,13 +40,20 @@ EpochCallback = Callable[[int], bool | float | None]
 
 @dataclass(frozen=True)
 class StepOptions:
-    """How one training call moves the parameters (what the primitives receive)."""
+    """How one training call moves the parameters (what the primitives receive; the engine
+    reads these attributes by name).
+
+    The L2 term adds ``c·w`` to each weight's mean gradient, with ``c = lmbda/n`` for a
+    training set of ``n`` samples (network2.py) or, with ``batch_l2``, ``c = lmbda/s`` for the
+    mini-batch's own size or total sample weight ``s`` (scikit-learn's ``alpha``).
+    """
 
     eta: float
     lmbda: float = 0.0
     optimizer: Optimizer | None = None
     dropout: float = 0.0
     augment: Augment | None = None
+    batch_l2: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 __all__ = [
     "OPTIMIZERS",
@@ -30,12 +30,11 @@ class Momentum:
     """Momentum-based gradient descent (the book's chapter 3): ``v ← μv − ηg``, ``w ← w + v``."""
 
     mu: float = 0.9
+    #: What the engine reads to tell the two momentum rules apart.
+    nesterov: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         _check_unit("mu", self.mu)
-
-    def _core(self) -> tuple[str, float, float, float]:
-        return ("momentum", self.mu, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -43,21 +42,26 @@ class Nesterov:
     """Nesterov's accelerated gradient: ``v ← μv − ηg``, ``w ← w + μv − ηg``."""
 
     mu: float = 0.9
+    nesterov: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         _check_unit("mu", self.mu)
 
-    def _core(self) -> tuple[str, float, float, float]:
-        return ("nesterov", self.mu, 0.0, 0.0)
-
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (Kingma and Ba, 2015); use a small ``eta`` with it, such as 0.001."""
+    """Adam (Kingma and Ba, 2015); use a small ``eta`` with it, such as 0.001.
+
+    ``form="paper"`` is the paper's Algorithm 1, ``w ← w − η·m̂/(√v̂ + ε)``;
+    ``form="efficient"`` is the reordering of its section 2, which scikit-learn (and
+    TensorFlow) compute: ``η_t = η·√(1−β₂ᵗ)/(1−β₁ᵗ)``, ``w ← w − η_t·m/(√v + ε)``. The two
+    differ only in where ε acts.
+    """
 
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
+    form: Literal["paper", "efficient"] = "paper"
 
     def __post_init__(self) -> None:
         _check_unit("beta1", self.beta1)
@@ -66,9 +70,8 @@ class Adam:
             raise TypeError(f"epsilon: expected a number, got {type(self.epsilon).__name__}")
         if not (math.isfinite(float(self.epsilon)) and float(self.epsilon) > 0):
             raise ValueError(f"epsilon: must be a positive finite number, got {self.epsilon}")
-
-    def _core(self) -> tuple[str, float, float, float]:
-        return ("adam", self.beta1, self.beta2, self.epsilon)
+        if self.form not in ("paper", "efficient"):
+            raise ValueError(f"form: must be 'paper' or 'efficient', got {self.form!r}")
 
 
 def _check_unit(name: str, value: Any) -> None:
@@ -129,10 +132,6 @@ class Augment:
             raise ValueError(
                 f"image_shape: expected (height, width), two positive integers, got {shape!r}"
             )
-
-    def _core(self) -> tuple[int, int, float, float]:
-        height, width = self.image_shape
-        return (height, width, float(self.max_shift), float(self.max_rotation))
 
 
 @dataclass(frozen=True)
