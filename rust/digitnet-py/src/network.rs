@@ -1,8 +1,6 @@
 use digitnet_core::{seeded, Network, SeededRng};
 use ndarray::{ArrayView2, Axis};
-use numpy::{
-    IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn,
-};
+use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;

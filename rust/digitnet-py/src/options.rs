@@ -89,7 +89,10 @@ impl Hyper {
     pub(crate) fn new(arg: StepArg) -> PyResult<Self> {
         let optimizer = match arg.optimizer {
             None => Optimizer::Sgd,
-            Some(OptimizerArg::Momentum { mu, nesterov: false }) => Optimizer::Momentum { mu },
+            Some(OptimizerArg::Momentum {
+                mu,
+                nesterov: false,
+            }) => Optimizer::Momentum { mu },
             Some(OptimizerArg::Momentum { mu, nesterov: true }) => Optimizer::Nesterov { mu },
             Some(OptimizerArg::Adam {
                 beta1,
@@ -131,6 +134,9 @@ impl Hyper {
 
     /// The engine's options with learning rate `eta` (which a schedule may have changed).
     pub(crate) fn options(&self, eta: f64) -> TrainOptions {
-        TrainOptions { eta, ..self.options }
+        TrainOptions {
+            eta,
+            ..self.options
+        }
     }
 }
