@@ -9,7 +9,7 @@
 use std::cell::UnsafeCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, TryLockError};
 use std::thread::{self, Thread};
 
 /// Bits of the packed job state: `generation | next part | number of parts`.
@@ -80,9 +80,12 @@ impl Shared {
         // SAFETY: as above, the pointee outlives the part.
         let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job)(next) }));
         if let Err(payload) = result {
-            if let Ok(mut slot) = self.panicked.lock() {
-                slot.get_or_insert(payload);
-            }
+            // Poisoning cannot lose anything here (the lock guards only this slot), so a
+            // poisoned lock is taken as it is rather than dropping the panic.
+            self.panicked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(payload);
         }
         self.done.fetch_add(1, Ordering::AcqRel);
         true
@@ -113,9 +116,11 @@ impl Pool {
     /// Makes sure `count` workers exist (they are never stopped: the pool lives as long as the
     /// process).
     fn ensure_workers(&mut self, count: usize) {
-        let Ok(mut workers) = self.shared.workers.lock() else {
-            return;
-        };
+        let mut workers = self
+            .shared
+            .workers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         while workers.len() < count {
             let shared = Arc::clone(&self.shared);
             let spawned = thread::Builder::new()
@@ -150,9 +155,11 @@ impl Pool {
             .state
             .store(pack(self.generation, 0, parts), Ordering::Release);
         if shared.sleeping.load(Ordering::SeqCst) > 0 {
-            if let Ok(workers) = shared.workers.lock() {
-                workers.iter().take(threads - 1).for_each(Thread::unpark);
-            }
+            let workers = shared
+                .workers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            workers.iter().take(threads - 1).for_each(Thread::unpark);
         }
         while shared.work_once() {}
         // The last parts run on workers: spin briefly, then yield, so that on a machine with
@@ -168,7 +175,11 @@ impl Pool {
         }
         // SAFETY: every part is finished and none is left to claim.
         unsafe { *shared.job.get() = None };
-        let panicked = shared.panicked.lock().ok().and_then(|mut p| p.take());
+        let panicked = shared
+            .panicked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(payload) = panicked {
             resume_unwind(payload);
         }
