@@ -24,6 +24,8 @@ from hypothesis import strategies as st
 
 import digitnet
 from digitnet.datasets import mnist
+from digitnet.sgd import StepOptions
+from digitnet.training import Adam, Momentum, Nesterov
 
 KERNELS = [k for k in digitnet.available_kernels() if k != "auto"]
 THREADS = [1, 2, 3, 4]
@@ -112,6 +114,86 @@ def train(run: dict[str, Any], kernel: str, threads: int) -> str:
 @given(run=runs())
 def test_every_kernel_and_thread_count_gives_the_same_bits(run: dict[str, Any]) -> None:
     results = {(k, t): train(run, k, t) for k in KERNELS for t in THREADS}
+    assert len(set(results.values())) == 1, results
+
+
+#: Output layer and cost pairs of scikit-learn's MLPs (and the book's quadratic sigmoid).
+HEADS = [
+    ("identity", "QuadraticCost"),
+    ("exp", "PoissonCost"),
+    ("sigmoid", "CrossEntropyCost"),
+    ("softmax", "LogLikelihoodCost"),
+    ("sigmoid", "QuadraticCost"),
+]
+
+
+@st.composite
+def weighted_runs(draw: st.DrawFn) -> dict[str, Any]:
+    hidden = draw(st.lists(st.integers(1, 30), min_size=0, max_size=2))
+    output, cost = draw(st.sampled_from(HEADS))
+    return {
+        "sizes": [draw(st.integers(1, 40)), *hidden, draw(st.integers(1, 6))],
+        "dtype": draw(st.sampled_from(["float64", "float32"])),
+        "activation": draw(st.sampled_from(["identity", "logistic", "tanh", "relu"])),
+        "output": output,
+        "cost": cost,
+        "init": draw(st.sampled_from(["glorot", "glorot-sigmoid"])),
+        "n": draw(st.integers(1, 250)),
+        "batch": draw(st.integers(1, 200)),
+        "weighted": draw(st.booleans()),
+        "optimizer": draw(
+            st.sampled_from(
+                [None, Momentum(0.9), Nesterov(0.5), Adam(form="efficient"), Adam(form="paper")]
+            )
+        ),
+        "alpha": draw(st.sampled_from([0.0, 1e-4, 0.5])),
+        "seed": draw(st.integers(0, 2**32 - 1)),
+    }
+
+
+def fit_epochs(run: dict[str, Any], kernel: str, threads: int) -> str:
+    """Two epochs of scikit-learn-style training and the whole-set objective, as one digest."""
+    digitnet.set_kernel(kernel)
+    digitnet.set_num_threads(threads)
+    rng = np.random.default_rng(run["seed"])
+    n, n_out = run["n"], run["sizes"][-1]
+    x = rng.uniform(-1, 1, (n, run["sizes"][0])).astype(run["dtype"])
+    if run["output"] == "softmax":
+        y = np.eye(n_out, dtype=run["dtype"])[rng.integers(0, n_out, n)]
+    else:
+        y = rng.uniform(0, 1, (n, n_out)).astype(run["dtype"])
+    weights = rng.uniform(0, 2, n).astype(run["dtype"]) if run["weighted"] else None
+    hidden = "sigmoid" if run["activation"] == "logistic" else run["activation"]
+    net = digitnet.Network(
+        run["sizes"],
+        seed=run["seed"],
+        dtype=run["dtype"],
+        cost=run["cost"],
+        activation=hidden,
+        output=run["output"],
+        init=run["init"],
+    )
+    options = StepOptions(1e-3, run["alpha"], run["optimizer"], batch_l2=True)
+    records = []
+    try:
+        for _ in range(2):
+            order = rng.permutation(n)
+            records.append(net._fit_epoch(x, y, order, run["batch"], options, weights))
+        outcome = repr(records)
+    except digitnet.DivergenceError as error:
+        outcome = str(error)
+    loss, total, grad_w, grad_b = net._objective(x, y, weights)
+    return outcome + repr((loss, total)) + digest(net, *grad_w, *grad_b, net.feedforward(x))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(run=weighted_runs())
+def test_weighted_epochs_and_the_objective_give_the_same_bits_everywhere(
+    run: dict[str, Any],
+) -> None:
+    """What scikit-learn's MLPs use (sample weights, L2 per mini-batch, the loss record, the
+    whole-set objective, Glorot, the new outputs) is as reproducible as the book's training."""
+    results = {(k, t): fit_epochs(run, k, t) for k in KERNELS for t in THREADS}
     assert len(set(results.values())) == 1, results
 
 
