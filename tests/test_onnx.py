@@ -28,6 +28,14 @@ CASES = {
     "3 layers, relu into sigmoid": ([784, 30, 10], "relu", "sigmoid", "QuadraticCost", 1.0),
     "4 layers, relu": ([784, 40, 20, 10], "relu", "relu", "QuadraticCost", 0.02),
     "4 layers, tanh into softmax": ([784, 30, 20, 10], "tanh", "softmax", "LogLikelihoodCost", 0.1),
+    "3 layers, identity (linear regression head)": (
+        [784, 30, 10],
+        "identity",
+        "identity",
+        "QuadraticCost",
+        0.01,
+    ),
+    "3 layers, relu into exp (Poisson)": ([784, 30, 10], "relu", "exp", "PoissonCost", 0.01),
 }
 DTYPES = ("float64", "float32")
 #: The agreement asked of onnxruntime, per dtype.
@@ -59,8 +67,8 @@ def assert_agrees(actual: np.ndarray, expected: np.ndarray, rtol: float, element
     """onnxruntime's outputs within ``rtol`` of digitnet's: each relative to itself
     (``elementwise``), or all relative to the largest (conftest's normwise measure).
 
-    Element-wise is the test for sigmoid and softmax outputs in float64: they are positive and
-    their relative error is the absolute error of ``z``. Outputs that are sums cancelling to
+    Element-wise is the test for sigmoid, softmax and exp outputs in float64: they are positive
+    and their relative error is the absolute error of ``z``. Outputs that are sums cancelling to
     near zero (tanh, ReLU), and float32 ones, whose tiny exp(z) moves by ``|z|·6e-8`` relative
     from the rounding of ``z`` alone, are measured normwise.
     """
@@ -87,7 +95,7 @@ def test_onnxruntime_agrees_on_1000_mnist_images(
     onnx.checker.check_model(onnx.load(path), full_check=True)
     x = splits.test.x[:1000].astype(dtype)
     activations, digits = session(path).run(None, {"input": x})
-    elementwise = dtype == "float64" and net.activations[-1] in ("sigmoid", "softmax")
+    elementwise = dtype == "float64" and net.activations[-1] in ("sigmoid", "softmax", "exp")
     assert_agrees(activations, net.feedforward(x), RTOL[dtype], elementwise)
     np.testing.assert_array_equal(digits, net.predict(x))
     assert digits.dtype == np.int64

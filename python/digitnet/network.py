@@ -28,11 +28,14 @@ class Network(NetworkAPI):
     :attr:`seed`). ``dtype`` is ``float64`` (the default, exact to the NumPy reference) or
     ``float32`` (faster; the same code in single precision).
 
-    Beyond chapter 1: ``cost`` is network2.py's ``QuadraticCost`` or ``CrossEntropyCost``, or
-    ``LogLikelihoodCost`` (with a softmax output layer); ``activation`` is the hidden layers'
-    ("sigmoid", "tanh" or "relu", or one per hidden layer); ``output`` the output layer's
-    (by default sigmoid, or softmax for the log-likelihood cost); ``init`` is "large" (N(0, 1)
-    weights, network.py) or "scaled" (N(0, 1/n_in), network2.py's default).
+    Beyond chapter 1: ``cost`` is network2.py's ``QuadraticCost`` or ``CrossEntropyCost``,
+    ``LogLikelihoodCost`` (with a softmax output layer) or ``PoissonCost`` (with an exp output
+    layer); ``activation`` is the hidden layers' ("sigmoid", "tanh", "relu" or "identity", or
+    one per hidden layer); ``output`` the output layer's (by default sigmoid, softmax for the
+    log-likelihood cost, exp for the Poisson cost; "identity" makes a regressor with the
+    quadratic cost); ``init`` is "large" (N(0, 1) weights, network.py), "scaled" (N(0, 1/n_in),
+    network2.py's default), or "glorot" / "glorot-sigmoid" (weights and biases uniform on
+    ±√(6/(n_in+n_out)), or with 2 in place of 6: scikit-learn's initialisation).
     """
 
     def __init__(

@@ -32,7 +32,7 @@ IR_VERSION = 8
 
 #: The activations that are one ONNX operator of the same name; sigmoid and softmax are built
 #: in :func:`_activation`.
-_UNARY = {"tanh": "Tanh", "relu": "Relu"}
+_UNARY = {"tanh": "Tanh", "relu": "Relu", "identity": "Identity", "exp": "Exp"}
 _ELEMENT_TYPES = {"float64": TensorProto.DOUBLE, "float32": TensorProto.FLOAT}
 
 
