@@ -19,8 +19,9 @@ seconds per epoch (medians), samples per second, achieved GFLOP/s against the ro
 2048×2048 NumPy matmul in the same dtype on as many BLAS threads, and the ratio to digitnet at
 the same setting; then digitnet's thread scaling, its figures beside the previous engine's
 (``baseline-0.1.json``), inference on the 10,000 test images (``--quick``: 2,000) at 1 and 2
-threads, the wall time and peak memory of ``python -m digitnet train``, and the issue's targets
-with PASS/FAIL.
+threads, the wall time and peak memory of ``python -m digitnet train``, the whole ``fit`` of
+scikit-learn's MLPClassifier against ``digitnet.sklearn.MLPClassifier`` (``sklearn_fit.py``;
+``--no-sklearn`` skips it), and the issues' targets with PASS/FAIL.
 ``--json PATH`` writes every figure.
 
 The machine's environment sets ``OPENBLAS_CORETYPE=Haswell`` and ``OPENBLAS_L2_SIZE``, which
@@ -62,6 +63,7 @@ import network_py_loop  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import numpy_lean  # noqa: E402
+import sklearn_fit  # noqa: E402
 import threadpoolctl  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
@@ -1174,6 +1176,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every figure here")
     parser.add_argument(
+        "--no-sklearn",
+        action="store_true",
+        help="skip the comparison with scikit-learn's MLPClassifier (sklearn_fit.py)",
+    )
+    parser.add_argument(
         "--torch-path",
         default=os.environ.get("DIGITNET_BENCH_TORCH_PATH"),
         metavar="DIR",
@@ -1303,6 +1310,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_runs = [run_train_command(data_path) for _ in range(settings.train_runs)]
     print_train_runs(train_runs, dataset_bytes / MIB)
 
+    sklearn_rows: list[dict[str, Any]] = []
+    if not args.no_sklearn:
+        full = (
+            np.concatenate([splits64.train.x, splits64.validation.x]),
+            np.concatenate([splits64.train.y, splits64.validation.y]),
+            splits64.test.x,
+            splits64.test.y,
+        )
+        sklearn_repeats = 1 if args.quick else 3
+        sklearn_rows = sklearn_fit.compare(full, args.quick, sklearn_repeats)
+        sklearn_fit.print_rows(sklearn_rows, sklearn_repeats)
+
     results = targets(training, settings, section_roofs, previous, train_runs)
     load_end = os.getloadavg()
     elapsed = time.perf_counter() - started
@@ -1348,6 +1367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
             "samples": n,
             "seconds": elapsed,
+            "sklearn": sklearn_rows,
             "machine": {
                 "cpu": cpu_model(),
                 "cpus": os.cpu_count(),
