@@ -99,21 +99,28 @@ unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
     let wp: [*const F; NR] = std::array::from_fn(|c| w.as_ptr().add((j0 + c) * k));
     let mut acc = [[V::zero(); NR]; MR];
     let full = k / V::P;
-    for block in 0..full {
-        let offset = block * V::P;
-        let av: [V; MR] = std::array::from_fn(|r| V::load(ap[r].add(offset)));
-        let wv: [V; NR] = std::array::from_fn(|c| V::load(wp[c].add(offset)));
+    // W's vectors are loaded first and each row of A streams through one register: with every
+    // load of a block first (`from_fn` over offsets), LLVM rotated the accumulators through the
+    // registers on every iteration of a 4 x 4 tile (24 register moves and a spill per 16 FMAs).
+    let (mut ap, mut wp) = (ap, wp);
+    for _ in 0..full {
+        let mut wv = [V::zero(); NR];
+        for c in 0..NR {
+            wv[c] = V::load(wp[c]);
+            wp[c] = wp[c].add(V::P);
+        }
         for r in 0..MR {
+            let av = V::load(ap[r]);
+            ap[r] = ap[r].add(V::P);
             for c in 0..NR {
-                acc[r][c] = V::fma(av[r], wv[c], acc[r][c]);
+                acc[r][c] = V::fma(av, wv[c], acc[r][c]);
             }
         }
     }
     let rest = k - full * V::P;
     if rest > 0 {
-        let offset = full * V::P;
-        let av: [V; MR] = std::array::from_fn(|r| V::load_n(ap[r].add(offset), rest));
-        let wv: [V; NR] = std::array::from_fn(|c| V::load_n(wp[c].add(offset), rest));
+        let av: [V; MR] = std::array::from_fn(|r| V::load_n(ap[r], rest));
+        let wv: [V; NR] = std::array::from_fn(|c| V::load_n(wp[c], rest));
         for r in 0..MR {
             for c in 0..NR {
                 acc[r][c] = V::fma(av[r], wv[c], acc[r][c]);
