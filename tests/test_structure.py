@@ -158,8 +158,7 @@ def test_every_exception_class_lives_in_errors() -> None:
             if (
                 inspect.isclass(value)
                 and issubclass(value, BaseException)
-                and value.__module__ == name
-                and not attribute.startswith("_")  # private control flow, never raised to users
+                and value.__module__ == name  # private control flow included
             ):
                 outside.append(f"{name}.{attribute}")
     assert outside == []

@@ -94,3 +94,31 @@ class ProgramFailedError(DigitnetError):
 class SweepSpecError(DigitnetError, ValueError):
     """A sweep spec (``digitnet sweep SPEC.toml``) is unreadable or asks for an unknown option,
     a bad value or an empty grid. The message names the section and option."""
+
+
+# Private control flow: raised and caught inside digitnet, never seen by its users, so not in
+# __all__; they live here with the rest all the same.
+
+
+class _RefusedError(Exception):
+    """A request that ``digitnet serve``'s ``/api/predict`` refuses, with the HTTP status and
+    message to answer: raised while reading the request in :mod:`digitnet.web.app`, caught by
+    the endpoint there, which answers ``{"error": message}`` with that status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _DownloadError(Exception):
+    """One mirror failed to deliver one MNIST file; the message says why. Raised by the download
+    in :mod:`digitnet.datasets.mnist`, caught there, which then tries the next mirror and names
+    every failure in the :class:`DatasetError` it raises if none delivers."""
+
+
+class _Expired(BaseException):
+    """A checked call ran past its time limit: raised by the timer signal inside the user's code
+    in :mod:`digitnet.testing.python_impl`, caught there and reported as a
+    :class:`ProgramFailedError`. A ``BaseException`` so the user's ``except Exception`` cannot
+    swallow it."""

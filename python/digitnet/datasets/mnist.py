@@ -34,7 +34,7 @@ import numpy.typing as npt
 import platformdirs
 
 from digitnet.datasets.idx import read_idx, read_idx_scaled
-from digitnet.errors import DatasetError, UnsuitableNetworkError
+from digitnet.errors import DatasetError, UnsuitableNetworkError, _DownloadError
 
 __all__ = [
     "CACHE_ENV",
@@ -123,10 +123,6 @@ class _Source:
     path: Path  # a directory, or an .npz file
     origin: str  # how it was chosen, for messages
     is_cache: bool
-
-
-class _DownloadError(Exception):
-    """One mirror failed to deliver one file; the message says why."""
 
 
 def check_network(sizes: Sequence[int], name: str = "net") -> None:

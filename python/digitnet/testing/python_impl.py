@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from digitnet.errors import AnswerError, CheckError, ProgramFailedError
+from digitnet.errors import AnswerError, CheckError, ProgramFailedError, _Expired
 from digitnet.testing.cases import COSTS, METHODS, Case, Method
 from digitnet.testing.compare import as_shape
 from digitnet.testing.expected import Answer
@@ -271,11 +271,6 @@ class PythonImplementation:
                 "malformed", f"evaluate returned a {type(correct).__name__}, expected a count"
             )
         return {"correct": [np.array([float(correct)])]}
-
-
-class _Expired(BaseException):
-    """Raised by the timer in the user's code; a BaseException so their ``except Exception``
-    cannot swallow it."""
 
 
 def _weight_shapes(sizes: Sequence[int]) -> list[tuple[int, ...]]:

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from digitnet.datasets.mnist import check_network
-from digitnet.errors import ImageError
+from digitnet.errors import ImageError, _RefusedError
 from digitnet.images import FIELD, open_image, preprocess, probabilities, read_image
 from digitnet.network_api import NetworkAPI
 
@@ -42,15 +42,6 @@ _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-class _RefusedError(Exception):
-    """A request the endpoint refuses, with the status and message to answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def create_app(net: NetworkAPI, *, max_body_bytes: int = MAX_BODY_BYTES) -> Flask:
