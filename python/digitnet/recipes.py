@@ -58,8 +58,9 @@ RECIPES: dict[str, Recipe] = {
             "η = 0.5, mini-batches of 10, network2.py's N(0, 1/n_in) weights) with the "
             "schedule the book proposes: η halved after 5 epochs without a better validation "
             "accuracy, training stopped at η/128 (at most 60 epochs), and the best validation "
-            "epoch's parameters kept. Measured, seeds 1-5: test 97.99-98.13%, median 98.04% "
-            "(the plain 30 epochs: median 97.54%), 22-23 s each on 2 cores."
+            "epoch's parameters kept. Measured (benchmarks/results.py), seeds 1-5: test "
+            "98.06-98.28%, median 98.09% (the plain 30 epochs: median 97.75%); 40 s each "
+            "(median, the whole command) on a shared 2-core Xeon."
         ),
         network={"sizes": [784, 100, 10], "cost": CrossEntropyCost, "init": "scaled"},
         sgd={
@@ -77,9 +78,9 @@ RECIPES: dict[str, Recipe] = {
             "[784, 800, 10] in float32: ReLU hidden layer, softmax with the log-likelihood "
             "cost, Nesterov momentum (μ = 0.9, η = 0.05), mini-batches of 100, dropout 0.3, "
             "images shifted up to 2 px and turned up to 10° each time they are used, η halved "
-            "after 4 epochs without a better validation accuracy; 40 epochs. Measured, seeds "
-            "1-5: test 98.83-99.09%, median 99.01%, 84-90 s each (training and evaluation) on 2 "
-            "cores."
+            "after 4 epochs without a better validation accuracy; 40 epochs. Measured "
+            "(benchmarks/results.py), seeds 1-5: test 98.91-99.05%, median 98.97%; 405 s each "
+            "(median, the whole command) on a 2-core Xeon shared with other jobs."
         ),
         network={
             "sizes": [784, 800, 10],
