@@ -19,12 +19,12 @@ import pytest
 
 pytest.importorskip("sklearn")
 
+from conftest import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import neural_network
 from sklearn.exceptions import ConvergenceWarning
 
-from conftest import assert_close
 from digitnet import sklearn as dsk
 
 SK = {"classifier": neural_network.MLPClassifier, "regressor": neural_network.MLPRegressor}
@@ -221,10 +221,13 @@ def test_partial_fit_keeps_the_solvers_state_as_scikit_learn_does(
         for a, b in zip(stepwise.coefs_, whole.coefs_, strict=True):
             assert_close(a, b, 1e-12)
         assert stepwise.loss_curve_ == pytest.approx(whole.loss_curve_, rel=1e-12)
-        assert stepwise.t_ == whole.t_ and stepwise.n_iter_ == 1
+        assert stepwise.t_ == whole.t_
+        assert stepwise.n_iter_ == 1
 
 
-@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel", "single", "multi", "poisson"])
+@pytest.mark.parametrize(
+    "kind", ["binary", "multiclass", "multilabel", "single", "multi", "poisson"]
+)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_lbfgs_follows_scikit_learns_path_and_reaches_its_loss(kind: str, weighted: bool) -> None:
     rng = np.random.default_rng(3)
@@ -289,7 +292,9 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize("which", ["classifier", "regressor"])
-@pytest.mark.parametrize("bad", BAD_VALUES, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+@pytest.mark.parametrize(
+    "bad", BAD_VALUES, ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items())
+)
 def test_bad_values_raise_what_scikit_learn_raises(which: str, bad: dict[str, Any]) -> None:
     x, y = np.random.default_rng(0).normal(size=(12, 2)), np.resize([0, 1], 12)
     params = {"max_iter": 5, **bad}

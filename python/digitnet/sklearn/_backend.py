@@ -4,7 +4,8 @@ reference when a test asks for it (``digitnet.sklearn._backend.BACKEND = "refere
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, TypeAlias
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
@@ -12,28 +13,38 @@ from digitnet import costs, reference
 from digitnet.network import Network
 from digitnet.network_api import NetworkAPI
 
-__all__ = ["BACKEND", "Backend", "new_network"]
+__all__ = ["BACKEND", "Architecture", "Backend", "new_network"]
 
 #: Which implementation trains and predicts.
 Backend: TypeAlias = Literal["engine", "reference"]
 BACKEND: Backend = "reference"
 
 
-def new_network(
-    sizes: Sequence[int],
-    seed: int,
-    dtype: np.dtype[np.floating],
-    *,
-    cost: costs.Cost,
-    activation: str,
-    output: str,
-    init: str,
-) -> NetworkAPI:
-    """A network of ``sizes`` from the current backend (the reference computes in float64)."""
+@dataclass(frozen=True)
+class Architecture:
+    """What an estimator's network is made of, kept to build it again."""
+
+    sizes: Sequence[int]
+    dtype: np.dtype[Any]
+    cost: costs.Cost
+    activation: str
+    output: str
+
+
+def new_network(architecture: Architecture, seed: int, init: str) -> NetworkAPI:
+    """A network of ``architecture`` from the current backend (the reference computes in
+    float64)."""
+    a = architecture
     if BACKEND == "reference":
         return reference.Network(
-            sizes, seed, cost=cost, activation=activation, output=output, init=init
+            a.sizes, seed, cost=a.cost, activation=a.activation, output=a.output, init=init
         )
     return Network(
-        sizes, seed, dtype.name, cost=cost, activation=activation, output=output, init=init
+        a.sizes,
+        seed,
+        a.dtype.name,
+        cost=a.cost,
+        activation=a.activation,
+        output=a.output,
+        init=init,
     )

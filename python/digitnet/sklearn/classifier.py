@@ -4,7 +4,7 @@ defaults, fitted attributes, warnings and errors) trained by digitnet's engine."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -76,7 +76,7 @@ class MLPClassifier(ClassifierMixin, MultilayerPerceptron):  # type: ignore[misc
                       max_iter=30, n_iter_no_change=np.inf)
     """
 
-    _parameter_constraints: dict[str, Any] = {
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
         **sklearn.neural_network.MLPClassifier._parameter_constraints,
         "loss": [StrOptions({"log_loss", "quadratic"})],
         "init": [StrOptions({"glorot", "large", "scaled"})],
@@ -139,13 +139,13 @@ class MLPClassifier(ClassifierMixin, MultilayerPerceptron):  # type: ignore[misc
 
     # ---- scikit-learn's public methods --------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[misc]
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator, unused-ignore]
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Any:  # noqa: N803
         """Fits the model to data matrix ``X`` and targets ``y``; returns ``self``."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(lambda est: est._check_solver())  # type: ignore[misc]
-    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[misc]
+    @available_if(lambda est: est._check_solver())  # type: ignore[untyped-decorator, unused-ignore]
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(
         self,
         X: ArrayLike,  # noqa: N803 -- scikit-learn's name
@@ -178,13 +178,15 @@ class MLPClassifier(ClassifierMixin, MultilayerPerceptron):  # type: ignore[misc
             return np.vstack([1 - y_pred, y_pred]).T
         if self.loss == "quadratic" and self._label_binarizer.y_type_ == "multiclass":
             # Independent logistic outputs: scaled to sum to 1, keeping their ratios.
-            return as_probabilities(y_pred).astype(y_pred.dtype)
+            scaled: NDArray[Any] = as_probabilities(y_pred).astype(y_pred.dtype)
+            return scaled
         return y_pred
 
     def predict_log_proba(self, X: ArrayLike) -> NDArray[Any]:  # noqa: N803
         """``log(predict_proba(X))``."""
         y_prob = self.predict_proba(X)
-        return np.log(y_prob, out=y_prob)
+        log_prob: NDArray[Any] = np.log(y_prob, out=y_prob)
+        return log_prob
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -210,11 +212,11 @@ class MLPClassifier(ClassifierMixin, MultilayerPerceptron):  # type: ignore[misc
         return costs.CrossEntropyCost, "sigmoid"
 
     def _validate_input(
-        self, X: Any, y: Any, incremental: bool, reset: bool
+        self, features: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         x, y = validate_data(
             self,
-            X,
+            features,
             y,
             accept_sparse=["csr", "csc"],
             multi_output=True,
@@ -245,15 +247,15 @@ class MLPClassifier(ClassifierMixin, MultilayerPerceptron):  # type: ignore[misc
                 )
         return x, self._label_binarizer.transform(y).astype(bool)
 
-    def _predict(self, X: Any, check_input: bool = True) -> NDArray[Any]:
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _predict(self, features: Any, check_input: bool = True) -> NDArray[Any]:
+        y_pred = self._forward_pass_fast(features, check_input=check_input)
         if self.n_outputs_ == 1:
             y_pred = y_pred.ravel()
         predicted: NDArray[Any] = self._label_binarizer.inverse_transform(y_pred)
         return predicted
 
-    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        y_pred = self._predict(X, check_input=False)
+    def _score(self, features: Any, y: Any, sample_weight: Any = None) -> float:
+        y_pred = self._predict(features, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return float("nan")
         return float(accuracy_score(y, y_pred, sample_weight=sample_weight))

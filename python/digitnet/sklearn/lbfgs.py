@@ -41,9 +41,7 @@ def _unpack(
     return coefs, intercepts
 
 
-def fit(
-    est: Any, x: NDArray[Any], y: NDArray[Any], sample_weight: NDArray[Any] | None
-) -> None:
+def fit(est: Any, x: NDArray[Any], y: NDArray[Any], sample_weight: NDArray[Any] | None) -> None:
     """Minimises scikit-learn's objective from ``coefs_``/``intercepts_``: ``loss_`` and
     ``n_iter_`` are SciPy's result, and a run that stops short warns as scikit-learn does."""
     net = est._synced_network()

@@ -64,7 +64,7 @@ def sample_weights(sample_weight: ArrayLike | float, x: NDArray[Any]) -> NDArray
     number per row of ``x``."""
     n = x.shape[0]
     if isinstance(sample_weight, numbers.Number):
-        return np.full(n, float(sample_weight), dtype=x.dtype)  # type: ignore[arg-type]
+        return np.full(n, float(sample_weight), dtype=x.dtype)  # type: ignore[arg-type, unused-ignore]
     weights: NDArray[np.floating] = check_array(
         sample_weight,
         accept_sparse=False,
@@ -77,6 +77,8 @@ def sample_weights(sample_weight: ArrayLike | float, x: NDArray[Any]) -> NDArray
         raise ValueError(f"Sample weights must be 1D array or scalar, got shape {weights.shape}")
     if weights.shape != (n,):
         raise ValueError(f"sample_weight.shape == {weights.shape}, expected {(n,)}!")
+    if not np.any(weights):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return weights
 
 
@@ -121,7 +123,7 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
     # ---- what the subclasses define -----------------------------------------------------------
 
     def _validate_input(
-        self, X: Any, y: Any, incremental: bool, reset: bool
+        self, features: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         raise NotImplementedError
 
@@ -129,10 +131,10 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
         """The cost and digitnet's output activation for the encoded targets."""
         raise NotImplementedError
 
-    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+    def _score(self, features: Any, y: Any, sample_weight: Any = None) -> float:
         raise NotImplementedError
 
-    def _predict(self, X: Any, check_input: bool = True) -> NDArray[Any]:
+    def _predict(self, features: Any, check_input: bool = True) -> NDArray[Any]:
         raise NotImplementedError
 
     def _loss_outputs(self) -> int:
@@ -141,7 +143,9 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
 
     # ---- fitting ------------------------------------------------------------------------------
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any = None, incremental: bool = False) -> Any:
+    def _fit(
+        self, features: Any, y: Any, sample_weight: Any = None, incremental: bool = False
+    ) -> Any:
         hidden: Any = self.hidden_layer_sizes
         if not hasattr(hidden, "__iter__"):
             hidden = [hidden]
@@ -149,7 +153,7 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
         if np.any(np.array(hidden) <= 0):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden}.")
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        x, y = self._validate_input(X, y, incremental, reset=first_pass)
+        x, y = self._validate_input(features, y, incremental, reset=first_pass)
         x = dense(x)
         if sample_weight is not None:
             sample_weight = sample_weights(sample_weight, x)
@@ -183,15 +187,11 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
         init = self.init
         if init == "glorot" and self.activation == "logistic":
             init = "glorot-sigmoid"  # scikit-learn's factor 2 for logistic networks
-        self._architecture = {
-            "sizes": layer_units,
-            "dtype": np.dtype(dtype),
-            "cost": cost,
-            "activation": HIDDEN[self.activation],
-            "output": output,
-        }
+        self._architecture = _backend.Architecture(
+            layer_units, np.dtype(dtype), cost, HIDDEN[self.activation], output
+        )
         seed = int(self._random_state.randint(_SEED_BOUND, dtype=np.int64))
-        self._network = _backend.new_network(seed=seed, init=init, **self._architecture)
+        self._network = _backend.new_network(self._architecture, seed, init)
         self._pull(dtype)
         self._best_coefs = [c.copy() for c in self.coefs_]
         self._best_intercepts = [i.copy() for i in self.intercepts_]
@@ -219,7 +219,7 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
     def _fresh_network(self) -> NetworkAPI:
         """A network of the same architecture holding ``coefs_`` and ``intercepts_``, with no
         optimizer state."""
-        self._network = _backend.new_network(seed=0, init="large", **self._architecture)
+        self._network = _backend.new_network(self._architecture, 0, "large")
         return self._synced_network()
 
     def _synced_network(self) -> NetworkAPI:
@@ -245,11 +245,11 @@ class MultilayerPerceptron(BaseEstimator):  # type: ignore[misc]
             return xs
         return xs, np.ascontiguousarray(y, dtype=kind)
 
-    def _forward_pass_fast(self, X: Any, check_input: bool = True) -> NDArray[Any]:
-        """The output layer's activations for the rows of ``X``, computed by the engine."""
+    def _forward_pass_fast(self, features: Any, check_input: bool = True) -> NDArray[Any]:
+        """The output layer's activations for the rows of ``features``, computed by the engine."""
         if check_input:
-            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        x = self._network_arrays(dense(X))
+            features = validate_data(self, features, accept_sparse=["csr", "csc"], reset=False)
+        x = self._network_arrays(dense(features))
         out = self._synced_network().feedforward(x)
         dtype = self.coefs_[0].dtype
         result: NDArray[Any] = np.asarray(out, dtype=dtype).reshape(x.shape[0], -1)

@@ -4,7 +4,7 @@ defaults, fitted attributes, warnings and errors) trained by digitnet's engine."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -59,7 +59,7 @@ class MLPRegressor(RegressorMixin, MultilayerPerceptron):  # type: ignore[misc]
         ``random_state``.
     """
 
-    _parameter_constraints: dict[str, Any] = {
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
         **sklearn.neural_network.MLPRegressor._parameter_constraints,
         "init": [StrOptions({"glorot", "large", "scaled"})],
     }
@@ -121,7 +121,7 @@ class MLPRegressor(RegressorMixin, MultilayerPerceptron):  # type: ignore[misc]
 
     # ---- scikit-learn's public methods --------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[misc]
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator, unused-ignore]
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Any:  # noqa: N803
         """Fits the model to data matrix ``X`` and targets ``y``; returns ``self``."""
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
@@ -129,8 +129,8 @@ class MLPRegressor(RegressorMixin, MultilayerPerceptron):  # type: ignore[misc]
     # scikit-learn's MLPRegressor offers partial_fit whatever the solver (its availability
     # test forgets to call _check_solver); so does this drop-in, with lbfgs continuing from the
     # current parameters.
-    @available_if(lambda est: True)  # type: ignore[misc]
-    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[misc]
+    @available_if(lambda est: True)  # type: ignore[untyped-decorator, unused-ignore]
+    @_fit_context(prefer_skip_nested_validation=True)  # type: ignore[untyped-decorator, unused-ignore]
     def partial_fit(
         self,
         X: ArrayLike,  # noqa: N803 -- scikit-learn's name
@@ -161,11 +161,11 @@ class MLPRegressor(RegressorMixin, MultilayerPerceptron):  # type: ignore[misc]
         return self.n_outputs_ if self.loss == "squared_error" else 1
 
     def _validate_input(
-        self, X: Any, y: Any, incremental: bool, reset: bool
+        self, features: Any, y: Any, incremental: bool, reset: bool
     ) -> tuple[NDArray[Any], NDArray[Any]]:
         x, y = validate_data(
             self,
-            X,
+            features,
             y,
             accept_sparse=["csr", "csc"],
             multi_output=True,
@@ -177,14 +177,14 @@ class MLPRegressor(RegressorMixin, MultilayerPerceptron):  # type: ignore[misc]
             y = column_or_1d(y, warn=True)
         return x, y
 
-    def _predict(self, X: Any, check_input: bool = True) -> NDArray[Any]:
-        y_pred = self._forward_pass_fast(X, check_input=check_input)
+    def _predict(self, features: Any, check_input: bool = True) -> NDArray[Any]:
+        y_pred = self._forward_pass_fast(features, check_input=check_input)
         if y_pred.shape[1] == 1:
             return y_pred.ravel()
         return y_pred
 
-    def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        y_pred = self._predict(X, check_input=False)
+    def _score(self, features: Any, y: Any, sample_weight: Any = None) -> float:
+        y_pred = self._predict(features, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return float("nan")
         return float(r2_score(y, y_pred, sample_weight=sample_weight))
