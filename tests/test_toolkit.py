@@ -46,6 +46,7 @@ import dataclasses
 import itertools
 import math
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -751,17 +752,26 @@ def test_invalid_training_options_are_refused(
 
 
 def test_invalid_optimizer_hyperparameters_are_refused_by_the_engine() -> None:
-    """The Python classes refuse them first; the engine checks again on its own."""
+    """The Python classes refuse them first; the engine checks again on its own (it reads the
+    options by attribute, so plain namespaces get past the classes' own checks)."""
     net = digitnet.Network([4, 3, 2], seed=0)
     x, y = np.zeros((6, 4)), np.eye(2)[np.zeros(6, dtype=int)]
     for bad in (
-        ("momentum", 1.0, 0.0, 0.0),
-        ("nesterov", -0.1, 0.0, 0.0),
-        ("adam", 1.0, 0.999, 1e-8),
-        ("adam", 0.9, 0.999, 0.0),
+        SimpleNamespace(mu=1.5, nesterov=False),
+        SimpleNamespace(mu=-0.1, nesterov=True),
+        SimpleNamespace(beta1=1.0, beta2=0.999, epsilon=1e-8, form="paper"),
+        SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=0.0, form="efficient"),
     ):
         with pytest.raises(ValueError, match=r"momentum|beta1|epsilon"):
-            net._core.train_epoch(x, y, 2, 0.1, optimizer=bad)
+            net._core.train_epoch(x, y, 2, StepOptions(0.1, optimizer=bad))  # type: ignore[arg-type]
+    bad_form = SimpleNamespace(beta1=0.9, beta2=0.999, epsilon=1e-8, form="other")
+    with pytest.raises(ValueError, match="form"):
+        net._core.train_epoch(x, y, 2, StepOptions(0.1, optimizer=bad_form))  # type: ignore[arg-type]
+    # μ = 1 is well defined (scikit-learn allows it): the engine takes it and trains.
+    before = net.weights[1].copy()
+    undamped = SimpleNamespace(mu=1.0, nesterov=False)
+    net._core.train_epoch(x, y, 2, StepOptions(0.1, optimizer=undamped))  # type: ignore[arg-type]
+    assert not np.array_equal(net.weights[1], before)
     for make in (lambda: Momentum(1.0), lambda: Nesterov(-0.1), lambda: Adam(beta1=1.0)):
         with pytest.raises(ValueError, match=r"mu|beta1"):
             make()

@@ -4,7 +4,7 @@ It raises :class:`digitnet.errors.DivergenceError` and :class:`digitnet.errors.I
 (the Python classes themselves) and ``ValueError``/``TypeError``/``MemoryError``."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, final
+from typing import Any, Protocol, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,8 +26,23 @@ __all__ = [
 __version__: str
 
 _FloatArray = NDArray[np.floating[Any]]
-_OptimizerSpec = tuple[str, float, float, float]
-_AugmentSpec = tuple[int, int, float, float]
+
+class _StepOptions(Protocol):
+    """What the engine reads of ``digitnet.sgd.StepOptions`` (by attribute name); the
+    optimizer is a ``digitnet.training`` Momentum, Nesterov or Adam, the augment an Augment."""
+
+    @property
+    def eta(self) -> float: ...
+    @property
+    def lmbda(self) -> float: ...
+    @property
+    def optimizer(self) -> object | None: ...
+    @property
+    def dropout(self) -> float: ...
+    @property
+    def augment(self) -> object | None: ...
+    @property
+    def batch_l2(self) -> bool: ...
 
 def _panic_for_tests(message: str) -> None: ...
 
@@ -68,10 +83,8 @@ class Network:
         self,
         x: _FloatArray,
         y: _FloatArray,
-        eta: float,
-        lmbda: float = 0.0,
+        options: _StepOptions,
         n: int | None = None,
-        optimizer: _OptimizerSpec | None = None,
         masks: Sequence[_FloatArray] | None = None,
     ) -> None: ...
     def reset_optimizer(self) -> None: ...
@@ -81,11 +94,7 @@ class Network:
         y: _FloatArray,
         epochs: int,
         mini_batch_size: int,
-        eta: float,
-        lmbda: float = 0.0,
-        optimizer: _OptimizerSpec | None = None,
-        dropout: float = 0.0,
-        augment: _AugmentSpec | None = None,
+        options: _StepOptions,
         on_progress: Callable[[int, int], Any] | None = None,
         on_epoch: Callable[[int], bool | float | None] | None = None,
     ) -> int: ...
@@ -94,14 +103,15 @@ class Network:
         x: _FloatArray,
         y: _FloatArray,
         mini_batch_size: int,
-        eta: float,
+        options: _StepOptions,
         order: NDArray[np.int64] | None = None,
-        lmbda: float = 0.0,
-        optimizer: _OptimizerSpec | None = None,
-        dropout: float = 0.0,
-        augment: _AugmentSpec | None = None,
+        sample_weight: _FloatArray | None = None,
+        record_loss: bool = False,
         on_progress: Callable[[int, int], Any] | None = None,
-    ) -> None: ...
+    ) -> tuple[float, float] | None: ...
+    def objective(
+        self, x: _FloatArray, y: _FloatArray, sample_weight: _FloatArray | None = None
+    ) -> tuple[float, float, list[_FloatArray], list[_FloatArray]]: ...
 
 def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]: ...
 def sigmoid_prime(z: NDArray[np.float64]) -> NDArray[np.float64]: ...

@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 from digitnet import _convert, _core, costs, persistence
 from digitnet._convert import FloatArray, IntArray
 from digitnet.architecture import architecture, check_init
+from digitnet.errors import InternalError
 from digitnet.network_api import NetworkAPI
 from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
 
@@ -193,9 +194,7 @@ class Network(NetworkAPI):
         n: int,
         masks: list[FloatArray] | None = None,
     ) -> None:
-        self._core.update_mini_batch(
-            x, y, options.eta, options.lmbda, n, _optimizer(options), masks
-        )
+        self._core.update_mini_batch(x, y, options, n, masks)
 
     def _train_epoch(
         self,
@@ -206,15 +205,28 @@ class Network(NetworkAPI):
         order: IntArray | None,
         on_progress: ProgressCallback | None,
     ) -> None:
-        self._core.train_epoch(
-            x,
-            y,
-            mini_batch_size,
-            options.eta,
-            order,
-            **_options(options),
-            on_progress=on_progress,
+        self._core.train_epoch(x, y, mini_batch_size, options, order, on_progress=on_progress)
+
+    def _fit_epoch(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        order: IntArray,
+        batch_size: int,
+        options: StepOptions,
+        sample_weight: FloatArray | None,
+    ) -> tuple[float, float]:
+        record = self._core.train_epoch(
+            x, y, batch_size, options, order, sample_weight, record_loss=True
         )
+        if record is None:  # the binding returns the record whenever it is asked for
+            raise InternalError("train_epoch returned no loss record")
+        return record
+
+    def _objective(
+        self, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+    ) -> tuple[float, float, list[FloatArray], list[FloatArray]]:
+        return self._core.objective(x, y, sample_weight)
 
     def _sgd(
         self,
@@ -231,25 +243,10 @@ class Network(NetworkAPI):
             y,
             epochs,
             mini_batch_size,
-            options.eta,
-            **_options(options),
+            options,
             on_progress=on_progress,
             on_epoch=on_epoch,
         )
-
-
-def _optimizer(options: StepOptions) -> tuple[str, float, float, float] | None:
-    return None if options.optimizer is None else options.optimizer._core()
-
-
-def _options(options: StepOptions) -> dict[str, Any]:
-    """The binding's keyword arguments for everything but the learning rate."""
-    return {
-        "lmbda": options.lmbda,
-        "optimizer": _optimizer(options),
-        "dropout": options.dropout,
-        "augment": None if options.augment is None else options.augment._core(),
-    }
 
 
 @overload

@@ -56,8 +56,12 @@ pub enum Activation {
     Tanh,
     /// `max(0, z)`, with slope 0 at 0.
     Relu,
+    /// `z` itself: a linear layer (a regressor's output, scikit-learn's "identity").
+    Identity,
     /// `e^{z_j} / Σ_k e^{z_k}` over a layer; output layer only, with the log-likelihood cost.
     Softmax,
+    /// `e^z`; output layer only, with the Poisson cost (its canonical link).
+    Exp,
 }
 
 impl Activation {
@@ -67,15 +71,20 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",
+            Activation::Identity => "identity",
             Activation::Softmax => "softmax",
+            Activation::Exp => "exp",
         }
+    }
+
+    /// Whether the activation may only be the output layer's (its cost assumes it is).
+    pub fn output_only(self) -> bool {
+        matches!(self, Activation::Softmax | Activation::Exp)
     }
 
     /// Parses [`Activation::name`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Sigmoid, Self::Tanh, Self::Relu, Self::Softmax]
-            .into_iter()
-            .find(|a| a.name() == name)
+        ALL.into_iter().find(|a| a.name() == name)
     }
 
     /// Applies the activation in place to one sample's weighted inputs (bias included), writing
@@ -101,7 +110,14 @@ impl Activation {
                     *z = if on { *z } else { F::zero() };
                 }
             }
+            Activation::Identity => slope.fill(F::one()),
             Activation::Softmax => softmax(z),
+            Activation::Exp => {
+                for (z, s) in z.iter_mut().zip(slope.iter_mut()) {
+                    *z = z.exp_fixed();
+                    *s = *z;
+                }
+            }
         }
     }
 
@@ -112,10 +128,22 @@ impl Activation {
             Activation::Sigmoid => z.iter_mut().for_each(|z| *z = sigmoid_and_slope(*z).0),
             Activation::Tanh => z.iter_mut().for_each(|z| *z = tanh_and_slope(*z).0),
             Activation::Relu => z.iter_mut().for_each(|z| *z = z.max(F::zero())),
+            Activation::Identity => {}
             Activation::Softmax => softmax(z),
+            Activation::Exp => z.iter_mut().for_each(|z| *z = z.exp_fixed()),
         }
     }
 }
+
+/// Every activation, in the order of their names' list.
+const ALL: [Activation; 6] = [
+    Activation::Sigmoid,
+    Activation::Tanh,
+    Activation::Relu,
+    Activation::Identity,
+    Activation::Softmax,
+    Activation::Exp,
+];
 
 /// `z ← softmax(z)`, shifted by `max z` so that no exponential overflows.
 fn softmax<F: Float>(z: &mut [F]) {
@@ -228,15 +256,28 @@ mod tests {
         let (mut a, mut s) = ([-1.0_f32, 0.0, 2.5], [0.0_f32; 3]);
         Activation::Relu.apply(&mut a, &mut s);
         assert_eq!((a, s), ([0.0, 0.0, 2.5], [0.0, 0.0, 1.0]));
-        for act in [
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::Relu,
-            Activation::Softmax,
-        ] {
+        for act in ALL {
             assert_eq!(Activation::from_name(act.name()), Some(act));
         }
         assert_eq!(Activation::from_name("swish"), None);
+    }
+
+    #[test]
+    fn identity_and_exp_with_their_slopes() {
+        let (mut a, mut s) = ([-1.5_f64, 0.0, 2.0], [0.0_f64; 3]);
+        Activation::Identity.apply(&mut a, &mut s);
+        assert_eq!((a, s), ([-1.5, 0.0, 2.0], [1.0; 3]));
+        let (mut a, mut s) = ([-1.5_f64, 0.0, 2.0], [0.0_f64; 3]);
+        Activation::Exp.apply(&mut a, &mut s);
+        for (i, z) in [-1.5_f64, 0.0, 2.0].into_iter().enumerate() {
+            assert!((a[i] - z.exp()).abs() <= f64::EPSILON * z.exp(), "{z}");
+            assert_eq!(s[i], a[i]);
+        }
+        let mut inference = [-1.5_f64, 0.0, 2.0];
+        Activation::Exp.apply_inference(&mut inference);
+        assert_eq!(inference, a);
+        assert!(Activation::Exp.output_only() && Activation::Softmax.output_only());
+        assert!(!Activation::Identity.output_only());
     }
 
     #[test]

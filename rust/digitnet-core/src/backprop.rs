@@ -23,8 +23,11 @@ pub(crate) struct NonFiniteStep(pub(crate) String);
 pub(crate) struct Step {
     /// The learning rate η.
     pub eta: f64,
-    /// The L2 term's coefficient `λ/n` (n the training set's size).
+    /// The L2 term's coefficient (`λ/n`, n the training set's size, or `λ/s` per mini-batch).
     pub l2: f64,
+    /// What the summed gradient is divided by: the mini-batch's size, or its total sample
+    /// weight when samples are weighted.
+    pub total: f64,
 }
 
 /// Buffers for the forward and backward pass of mini-batches of up to `capacity` samples,
@@ -111,7 +114,7 @@ impl<F: Float> Backprop<F> {
         threads: usize,
     ) {
         let m = x.len();
-        self.errors(net, x, y, dropout, threads);
+        self.errors(net, x, y, None, dropout, threads);
         for l in 0..self.deltas.len() {
             let input = if l == 0 {
                 x
@@ -130,8 +133,52 @@ impl<F: Float> Backprop<F> {
         }
     }
 
+    /// Adds to `self.gradients` the gradients of the rows of `(x, y)`, each weighted by
+    /// `weights` when given, onto what is there when `accumulate` (else from zero): the biases'
+    /// sums continue in row order, the weights' add each call's sums to the stored ones.
+    pub(crate) fn accumulate(
+        &mut self,
+        net: &Network<F>,
+        x: Rows<'_, F>,
+        y: ArrayView2<'_, F>,
+        weights: Option<&[F]>,
+        accumulate: bool,
+        threads: usize,
+    ) {
+        let m = x.len();
+        self.errors(net, x, y, weights, false, threads);
+        // w + s computed as fma(1, s, 1·w): one rounding, as the step kernel's finish does.
+        let finish = if accumulate {
+            Finish::Step {
+                rate: -F::one(),
+                decay: F::one(),
+            }
+        } else {
+            Finish::Scale(F::one())
+        };
+        for l in 0..self.deltas.len() {
+            let input = if l == 0 {
+                x
+            } else {
+                live_rows(&self.activations[l - 1], m)
+            };
+            let nabla_w = contiguous_mut(&mut self.gradients.weights[l]);
+            weight_products(&self.deltas[l], input, nabla_w, finish, threads);
+            if !accumulate {
+                self.gradients.biases[l].fill(F::zero());
+            }
+            add_rows(&live(&self.deltas[l], m), &mut self.gradients.biases[l]);
+        }
+    }
+
+    /// The output layer's activations of the last pass, one row per sample.
+    pub(crate) fn outputs(&self, m: usize) -> ArrayView2<'_, F> {
+        live(&self.activations[self.activations.len() - 1], m)
+    }
+
     /// One step of gradient descent on the rows of `(x, y)` (checked as for
-    /// [`Backprop::compute`]). Nothing changes unless every new parameter is finite.
+    /// [`Backprop::compute`]), each row's error weighted by `weights` when given. Nothing
+    /// changes unless every new parameter is finite.
     ///
     /// Plain SGD adds each layer's step into its weights inside the product that computes the
     /// gradient (network2.py's update; see `descend_sgd`). Other optimizers compute the mean
@@ -142,6 +189,7 @@ impl<F: Float> Backprop<F> {
         net: &mut Network<F>,
         x: Rows<'_, F>,
         y: ArrayView2<'_, F>,
+        weights: Option<&[F]>,
         x_max: f64,
         step: Step,
         dropout: bool,
@@ -150,7 +198,7 @@ impl<F: Float> Backprop<F> {
         threads: usize,
     ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.len();
-        self.errors(net, x, y, dropout, threads);
+        self.errors(net, x, y, weights, dropout, threads);
         if let Some(l) = self
             .deltas
             .iter()
@@ -165,9 +213,9 @@ impl<F: Float> Backprop<F> {
         if state.optimizer() == Optimizer::Sgd {
             return self.descend_sgd(net, x, x_max, step, bounds, threads);
         }
-        // Other optimizers: g = (1/m)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
+        // Other optimizers: g = (1/s)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
         // checked for every parameter first, then applied.
-        let mean = F::from_f64(1.0 / m as f64);
+        let mean = F::from_f64(1.0 / step.total);
         for l in 0..layers {
             let input = if l == 0 {
                 x
@@ -235,7 +283,7 @@ impl<F: Float> Backprop<F> {
     ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.len();
         let layers = self.deltas.len();
-        let rate = F::from_f64(step.eta / m as f64);
+        let rate = F::from_f64(step.eta / step.total);
         let decay = 1.0 - step.eta * step.l2;
         let limit = F::max_value().to_f64() / 4.0;
         // Bias steps are small vectors: compute them all and check the results first.
@@ -253,8 +301,9 @@ impl<F: Float> Backprop<F> {
                 )));
             }
         }
-        // |Δw| <= (η/m)·Σ_rows|δ||a| <= η·max|δ|·max|a|, so the new largest |w| is at most
-        // |decay|·bound + η·max|δ|·max|a|: far below the largest float, nothing can overflow.
+        // |Δw| <= (η/s)·Σ_rows|δ||a| <= η·(m/s)·max|δ|·max|a| (δ weighted), so the new largest
+        // |w| is at most |decay|·bound + that: far below the largest float, nothing overflows.
+        let spread = m as f64 / step.total;
         for (l, (&old, new)) in bounds.iter().zip(&mut self.new_bounds).enumerate() {
             let a_max = if l == 0 {
                 x_max
@@ -262,7 +311,7 @@ impl<F: Float> Backprop<F> {
                 max_abs(&live(&self.activations[l - 1], m))
             };
             let d_max = max_abs(&live(&self.deltas[l], m));
-            *new = decay.abs() * old + step.eta * d_max * a_max;
+            *new = decay.abs() * old + step.eta * spread * d_max * a_max;
             if new.is_nan() || *new >= limit {
                 return Err(NonFiniteStep(format!(
                     "the weights of layer {} could overflow",
@@ -302,6 +351,7 @@ impl<F: Float> Backprop<F> {
         net: &Network<F>,
         x: Rows<'_, F>,
         y: ArrayView2<'_, F>,
+        weights: Option<&[F]>,
         dropout: bool,
         threads: usize,
     ) {
@@ -329,6 +379,11 @@ impl<F: Float> Backprop<F> {
                 let mut d = vec![F::zero(); a.len()];
                 cost.output_error(&a, &yv, &s, &mut d);
                 deltas.row_mut(i).assign(&ndarray::ArrayView1::from(&d[..]));
+            }
+        }
+        if let Some(weights) = weights {
+            for (i, &w) in weights.iter().enumerate().take(m) {
+                deltas.row_mut(i).mapv_inplace(|d| d * w);
             }
         }
         for l in (1..=last).rev() {
@@ -466,11 +521,20 @@ fn max_abs<F: Float>(a: &ArrayView2<'_, F>) -> f64 {
 /// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.
 fn sum_rows<F: Float>(delta: &ArrayView2<'_, F>, out: &mut Array1<F>) {
     out.fill(F::zero());
-    if let (Some(delta), Some(out)) = (delta.to_slice(), out.as_slice_mut()) {
-        for row in delta.chunks_exact(out.len()) {
-            for (s, &d) in out.iter_mut().zip(row) {
-                *s = *s + d;
-            }
+    add_rows(delta, out);
+}
+
+/// `out ← out + Σ_rows delta`, row after row.
+fn add_rows<F: Float>(delta: &ArrayView2<'_, F>, out: &mut Array1<F>) {
+    let delta = delta
+        .to_slice()
+        .expect("the first rows of a row-major buffer are contiguous");
+    let out = out
+        .as_slice_mut()
+        .expect("the engine's arrays are contiguous");
+    for row in delta.chunks_exact(out.len()) {
+        for (s, &d) in out.iter_mut().zip(row) {
+            *s = *s + d;
         }
     }
 }

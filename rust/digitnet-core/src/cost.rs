@@ -10,7 +10,18 @@ pub enum Cost {
     CrossEntropy,
     /// `−ln a_y`, for a softmax output layer.
     LogLikelihood,
+    /// Half the Poisson deviance, `Σ [y ln(y/a) − y + a]`, for an exp output layer and
+    /// non-negative targets (scikit-learn's `MLPRegressor(loss="poisson")`).
+    Poisson,
 }
+
+/// Every cost, in the order of their names' list.
+const ALL: [Cost; 4] = [
+    Cost::Quadratic,
+    Cost::CrossEntropy,
+    Cost::LogLikelihood,
+    Cost::Poisson,
+];
 
 impl Cost {
     /// network2.py's class name for the cost (the name saved in model files).
@@ -19,14 +30,13 @@ impl Cost {
             Cost::Quadratic => "QuadraticCost",
             Cost::CrossEntropy => "CrossEntropyCost",
             Cost::LogLikelihood => "LogLikelihoodCost",
+            Cost::Poisson => "PoissonCost",
         }
     }
 
     /// Parses [`Cost::name`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Quadratic, Self::CrossEntropy, Self::LogLikelihood]
-            .into_iter()
-            .find(|c| c.name() == name)
+        ALL.into_iter().find(|c| c.name() == name)
     }
 
     /// Checks that the cost suits the output activation: the pairs for which the output error
@@ -36,14 +46,16 @@ impl Cost {
             Cost::Quadratic => output != Activation::Softmax,
             Cost::CrossEntropy => output == Activation::Sigmoid,
             Cost::LogLikelihood => output == Activation::Softmax,
+            Cost::Poisson => output == Activation::Exp,
         };
         if ok {
             Ok(())
         } else {
             let fits = match self {
-                Cost::Quadratic => "a sigmoid, tanh or relu output layer",
+                Cost::Quadratic => "an element-wise output layer (not softmax)",
                 Cost::CrossEntropy => "a sigmoid output layer",
                 Cost::LogLikelihood => "a softmax output layer",
+                Cost::Poisson => "an exp output layer",
             };
             Err(Error::invalid(
                 "cost",
@@ -54,7 +66,8 @@ impl Cost {
     }
 
     /// The output error `δ_L = ∂C/∂z_L` of one sample: `(a − y) ⊙ f'(z)` for the quadratic
-    /// cost, and `a − y` for cross-entropy with sigmoids and log-likelihood with softmax.
+    /// cost, and `a − y` for cross-entropy with sigmoids, log-likelihood with softmax and
+    /// Poisson with exp.
     #[inline]
     pub(crate) fn output_error<F: Float>(self, a: &[F], y: &[F], slope: &[F], delta: &mut [F]) {
         match self {
@@ -63,11 +76,45 @@ impl Cost {
                     *d = (a - y) * s;
                 }
             }
-            Cost::CrossEntropy | Cost::LogLikelihood => {
+            Cost::CrossEntropy | Cost::LogLikelihood | Cost::Poisson => {
                 for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
                     *d = a - y;
                 }
             }
+        }
+    }
+}
+
+impl Cost {
+    /// One sample's cost in f64, in scikit-learn's forms: the quadratic `½Σ(a − y)²`; for the
+    /// log costs, outputs clipped to `[ε, 1 − ε]` (ε the precision's machine epsilon) before any
+    /// logarithm, and `0·ln(anything)` counted as 0; the Poisson deviance as defined above.
+    /// Logarithms come from `libm`, so the value is the same on every machine.
+    pub fn sample_loss<F: Float>(self, a: &[F], y: &[F]) -> f64 {
+        let eps = F::epsilon().to_f64();
+        let clip = |a: F| a.to_f64().clamp(eps, 1.0 - eps);
+        let xlogy = |x: f64, v: f64| if x == 0.0 { 0.0 } else { x * libm::log(v) };
+        let pairs = a.iter().zip(y).map(|(&a, &y)| (a, y.to_f64()));
+        match self {
+            Cost::Quadratic => pairs
+                .map(|(a, y)| {
+                    let d = a.to_f64() - y;
+                    0.5 * d * d
+                })
+                .sum(),
+            Cost::CrossEntropy => -pairs
+                .map(|(a, y)| {
+                    let p = clip(a);
+                    xlogy(y, p) + xlogy(1.0 - y, 1.0 - p)
+                })
+                .sum::<f64>(),
+            Cost::LogLikelihood => -pairs.map(|(a, y)| xlogy(y, clip(a))).sum::<f64>(),
+            Cost::Poisson => pairs
+                .map(|(a, y)| {
+                    let a = a.to_f64();
+                    xlogy(y, y / a) - y + a
+                })
+                .sum(),
         }
     }
 }
@@ -89,8 +136,32 @@ mod tests {
         assert!(Cost::LogLikelihood
             .check_output(Activation::Sigmoid)
             .is_err());
-        for c in [Cost::Quadratic, Cost::CrossEntropy, Cost::LogLikelihood] {
+        assert!(Cost::Quadratic.check_output(Activation::Identity).is_ok());
+        assert!(Cost::Poisson.check_output(Activation::Exp).is_ok());
+        assert!(Cost::Poisson.check_output(Activation::Identity).is_err());
+        for c in ALL {
             assert_eq!(Cost::from_name(c.name()), Some(c));
         }
+    }
+
+    #[test]
+    fn sample_losses_by_hand() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs().max(1.0);
+        assert!(close(
+            Cost::Quadratic.sample_loss(&[0.5_f64, 2.0], &[1.0, 0.0]),
+            0.5 * (0.25 + 4.0)
+        ));
+        let ce = Cost::CrossEntropy.sample_loss(&[0.8_f64, 0.1], &[1.0, 0.0]);
+        assert!(close(ce, -(0.8_f64.ln() + 0.9_f64.ln())));
+        // A certain wrong answer costs −ln ε, not infinity.
+        let sure = Cost::CrossEntropy.sample_loss(&[0.0_f64], &[1.0]);
+        assert!(close(sure, -f64::EPSILON.ln()));
+        let ll = Cost::LogLikelihood.sample_loss(&[0.7_f64, 0.2, 0.1], &[0.0, 1.0, 0.0]);
+        assert!(close(ll, -0.2_f64.ln()));
+        let p = Cost::Poisson.sample_loss(&[2.0_f64, 0.5], &[3.0, 0.0]);
+        assert!(close(p, 3.0 * 1.5_f64.ln() - 3.0 + 2.0 + 0.5));
+        // f32 outputs clip at f32's epsilon.
+        let sure32 = Cost::LogLikelihood.sample_loss(&[0.0_f32, 1.0], &[1.0, 0.0]);
+        assert!(close(sure32, -f64::from(f32::EPSILON).ln()));
     }
 }

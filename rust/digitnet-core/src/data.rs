@@ -1,4 +1,4 @@
-use ndarray::{ArrayView2, Dimension};
+use ndarray::{ArrayView1, ArrayView2, Dimension};
 
 use crate::{Error, Float, Result};
 
@@ -35,6 +35,8 @@ fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
 pub struct TrainingSet<'a, F> {
     x: ArrayView2<'a, F>,
     y: ArrayView2<'a, F>,
+    /// Each sample's weight in the mean gradient and the loss, if not all 1.
+    weights: Option<ArrayView1<'a, F>>,
     /// The largest |x|: with it, training proves that a step cannot overflow.
     x_max: f64,
 }
@@ -70,7 +72,36 @@ impl<'a, F: Float> TrainingSet<'a, F> {
         check_finite("training inputs", &x)?;
         check_finite("training targets", &y)?;
         let x_max = x.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64()));
-        Ok(TrainingSet { x, y, x_max })
+        Ok(TrainingSet {
+            x,
+            y,
+            weights: None,
+            x_max,
+        })
+    }
+
+    /// The same set with a weight for each sample (finite and non-negative): a sample of
+    /// weight 2 counts as two copies of it, one of weight 0 not at all.
+    pub fn with_weights(self, weights: ArrayView1<'a, F>) -> Result<Self> {
+        if weights.len() != self.len() {
+            return Err(Error::shape(
+                "sample_weight",
+                format!("({},), one weight per sample", self.len()),
+                weights.shape(),
+            ));
+        }
+        check_finite("sample_weight", &weights)?;
+        if let Some(i) = weights.iter().position(|&w| w < F::zero()) {
+            return Err(Error::invalid(
+                &format!("sample_weight[{i}]"),
+                "non-negative",
+                weights[i],
+            ));
+        }
+        Ok(TrainingSet {
+            weights: Some(weights),
+            ..self
+        })
     }
 
     /// The number of samples.
@@ -94,6 +125,10 @@ impl<'a, F: Float> TrainingSet<'a, F> {
 
     pub(crate) fn targets(&self) -> ArrayView2<'a, F> {
         self.y
+    }
+
+    pub(crate) fn weights(&self) -> Option<ArrayView1<'a, F>> {
+        self.weights
     }
 }
 
@@ -135,6 +170,23 @@ mod tests {
         assert!(matches!(
             TrainingSet::new(x.view(), y.view(), 3, 3),
             Err(Error::Shape { .. })
+        ));
+        let set = TrainingSet::new(x.view(), y.view(), 3, 2).expect("valid shapes");
+        let w = ndarray::array![1.0, 0.0, 2.5, 1.0];
+        assert!(set.with_weights(w.view()).is_ok());
+        assert!(matches!(
+            set.with_weights(w.slice(ndarray::s![..3])),
+            Err(Error::Shape { .. })
+        ));
+        let negative = ndarray::array![1.0, -0.5, 1.0, 1.0];
+        assert!(matches!(
+            set.with_weights(negative.view()),
+            Err(Error::InvalidArgument { .. })
+        ));
+        let nan = ndarray::array![1.0, f64::NAN, 1.0, 1.0];
+        assert!(matches!(
+            set.with_weights(nan.view()),
+            Err(Error::NonFinite { .. })
         ));
         let empty = Array2::<f64>::zeros((0, 3));
         let empty_y = Array2::<f64>::zeros((0, 2));

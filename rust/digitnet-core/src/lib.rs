@@ -42,4 +42,4 @@ pub use network::{Init, Network};
 pub use optimizer::Optimizer;
 pub use parallel::default_threads;
 pub use rng::{seeded, shuffled_order, SeededRng};
-pub use training::{batch_count, TrainOptions, Trainer};
+pub use training::{batch_count, EpochLoss, Objective, TrainOptions, Trainer};

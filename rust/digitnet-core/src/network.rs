@@ -13,15 +13,30 @@ const INFERENCE_CHUNK: usize = 256;
 /// The most scratch values one inference part holds per buffer.
 const SCRATCH_ELEMENTS: usize = 1 << 20;
 
-/// How the weights start: chapter 1's N(0, 1), or network2.py's default N(0, 1/n_in), which
-/// keeps weighted inputs of order 1 so that neurons do not start saturated. Biases are N(0, 1)
-/// either way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the parameters start: chapter 1's N(0, 1), network2.py's default N(0, 1/n_in) (which
+/// keeps weighted inputs of order 1 so that neurons do not start saturated), both with N(0, 1)
+/// biases; or Glorot and Bengio's uniform initialisation, as scikit-learn draws it.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
     /// N(0, 1) weights: network.py, and network2.py's `large_weight_initializer`.
     Large,
     /// N(0, 1/n_in) weights: network2.py's `default_weight_initializer`.
     Scaled,
+    /// Weights and biases of layer `l` uniform on `±√(factor/(n_in + n_out))`: `factor` 6 is
+    /// Glorot and Bengio's normalised initialisation, 2 scikit-learn's for logistic networks.
+    Glorot { factor: f64 },
+}
+
+impl Init {
+    /// Checks the Glorot factor (a positive finite number).
+    pub fn check(self) -> Result<()> {
+        match self {
+            Init::Glorot { factor } if !(factor.is_finite() && factor > 0.0) => Err(
+                Error::invalid("init factor", "a positive finite number", factor),
+            ),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A fully connected feedforward network: `weights[l]` has shape `(sizes[l+1], sizes[l])`,
@@ -54,14 +69,23 @@ impl<F: Float> Network<F> {
         init: Init,
         rng: &mut SeededRng,
     ) -> Result<Self> {
+        init.check()?;
         let mut net = Self::zeros(sizes)?;
         net.set_layers(activations, cost)?;
         net.initialize(init, rng);
         Ok(net)
     }
 
-    /// Redraws every parameter as `init` says (biases first, then weights, in row-major order).
+    /// Redraws every parameter as `init` says: for the normal inits all biases, then all
+    /// weights; for Glorot's, layer by layer its weights (row-major) then its biases. A Glorot
+    /// factor that [`Init::check`] refuses leaves the parameters as they were.
     pub fn initialize(&mut self, init: Init, rng: &mut SeededRng) {
+        if let Init::Glorot { factor } = init {
+            if init.check().is_ok() {
+                self.initialize_glorot(factor, rng);
+            }
+            return;
+        }
         // Draw in f64 whatever F is, so a seed gives the same starting point in every precision.
         let mut normals = StandardNormals::new(rng);
         let mut draw = |scale: f64| F::from_f64(scale * normals.next_draw());
@@ -70,10 +94,21 @@ impl<F: Float> Network<F> {
         }
         for w in &mut self.weights {
             let scale = match init {
-                Init::Large => 1.0,
                 Init::Scaled => 1.0 / (w.ncols() as f64).sqrt(),
+                Init::Large | Init::Glorot { .. } => 1.0,
             };
             w.iter_mut().for_each(|v| *v = draw(scale));
+        }
+    }
+
+    fn initialize_glorot(&mut self, factor: f64, rng: &mut SeededRng) {
+        use rand::RngExt;
+        for (w, b) in self.weights.iter_mut().zip(&mut self.biases) {
+            let bound = libm::sqrt(factor / (w.nrows() + w.ncols()) as f64);
+            // u in [0, 1) maps to [−bound, bound): scikit-learn's `uniform(−bound, bound)`.
+            let mut draw = || F::from_f64(bound * (2.0 * rng.random::<f64>() - 1.0));
+            w.iter_mut().for_each(|v| *v = draw());
+            b.iter_mut().for_each(|v| *v = draw());
         }
     }
 
@@ -108,11 +143,11 @@ impl<F: Float> Network<F> {
                 activations.len(),
             ));
         }
-        if activations[..layers - 1].contains(&Activation::Softmax) {
+        if let Some(only) = activations[..layers - 1].iter().find(|a| a.output_only()) {
             return Err(Error::invalid(
                 "activations",
-                "softmax on the output layer only",
-                "softmax on a hidden layer",
+                &format!("{} on the output layer only", only.name()),
+                format!("{} on a hidden layer", only.name()),
             ));
         }
         cost.check_output(activations[layers - 1])?;

@@ -13,12 +13,15 @@ pub enum Optimizer {
     Momentum { mu: f64 },
     /// Nesterov's momentum, in the usual form: `v ← μ·v − η·g`, `w ← w + μ·v − η·g`.
     Nesterov { mu: f64 },
-    /// Adam (Kingma and Ba): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
-    /// `w ← w − η·m̂/(√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)`.
+    /// Adam (Kingma and Ba): `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`, then
+    /// `w ← w − η·m̂/(√v̂ + ε)` with `m̂ = m/(1−β₁ᵗ)`, `v̂ = v/(1−β₂ᵗ)` (the paper's Algorithm 1),
+    /// or, when `efficient`, the reordering of the paper's section 2 that scikit-learn computes:
+    /// `η_t = η·√(1−β₂ᵗ)/(1−β₁ᵗ)`, `w ← w − η_t·m/(√v + ε)`.
     Adam {
         beta1: f64,
         beta2: f64,
         epsilon: f64,
+        efficient: bool,
     },
 }
 
@@ -34,11 +37,19 @@ impl Optimizer {
         };
         match self {
             Optimizer::Sgd => Ok(()),
-            Optimizer::Momentum { mu } | Optimizer::Nesterov { mu } => unit("momentum", mu),
+            // μ = 1 (velocities that never decay) is odd but well defined; scikit-learn allows it.
+            Optimizer::Momentum { mu } | Optimizer::Nesterov { mu } => {
+                if (0.0..=1.0).contains(&mu) {
+                    Ok(())
+                } else {
+                    Err(Error::invalid("momentum", "in [0, 1]", mu))
+                }
+            }
             Optimizer::Adam {
                 beta1,
                 beta2,
                 epsilon,
+                ..
             } => {
                 unit("beta1", beta1)?;
                 unit("beta2", beta2)?;
@@ -180,17 +191,28 @@ fn step<F: Float, D: ndarray::Dimension>(
                 beta1,
                 beta2,
                 epsilon,
+                efficient,
             },
             Some(m),
             Some(v),
         ) => {
-            let correct1 = F::from_f64(1.0 / (1.0 - power(beta1, steps)));
-            let correct2 = F::from_f64(1.0 / (1.0 - power(beta2, steps)));
             let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
+            let (bias1, bias2) = (1.0 - power(beta1, steps), 1.0 - power(beta2, steps));
+            // The efficient form folds both corrections into the rate, as scikit-learn does.
+            let (rate, correct1, correct2) = if efficient {
+                (eta * libm::sqrt(bias2) / bias1, 1.0, 1.0)
+            } else {
+                (eta, 1.0 / bias1, 1.0 / bias2)
+            };
+            let (rate, correct1, correct2) = (
+                F::from_f64(rate),
+                F::from_f64(correct1),
+                F::from_f64(correct2),
+            );
             Zip::from(w).and(m).and(v).and(g).for_each(|w, m, v, &g| {
                 let new_m = b1 * *m + (F::one() - b1) * g;
                 let new_v = b2 * *v + (F::one() - b2) * g * g;
-                let new_w = *w - eta_f * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
+                let new_w = *w - rate * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
                 finite &= new_w.is_finite() && new_m.is_finite() && new_v.is_finite();
                 if commit {
                     (*w, *m, *v) = (new_w, new_m, new_v);
@@ -298,6 +320,7 @@ mod tests {
             beta1: b1,
             beta2: b2,
             epsilon: eps,
+            efficient: false,
         };
         let mut w = array![1.0, 2.0];
         let (mut m, mut s) = (array![0.0, 0.0], array![0.0, 0.0]);
@@ -307,6 +330,55 @@ mod tests {
             let expected = [1.0, 2.0][i] - 0.5 * g[i] / (g[i].abs() + eps);
             assert!((w[i] - expected).abs() <= 1e-15, "{} vs {expected}", w[i]);
         }
+    }
+
+    #[test]
+    fn efficient_adam_is_scikit_learns_formula() {
+        // Two steps, so that the bias corrections differ from 1 and from each other.
+        let (b1, b2, eps, eta) = (0.8, 0.99, 1e-3, 0.5);
+        let adam = Optimizer::Adam {
+            beta1: b1,
+            beta2: b2,
+            epsilon: eps,
+            efficient: true,
+        };
+        let grads = [array![0.2, -1.0], array![0.05, 0.3]];
+        let mut w = array![1.0, 2.0];
+        let (mut m, mut v) = (array![0.0, 0.0], array![0.0, 0.0]);
+        let mut expected_w = w.clone();
+        let (mut em, mut ev) = (array![0.0, 0.0], array![0.0, 0.0]);
+        for (t, g) in grads.iter().enumerate() {
+            assert!(both(adam, t as u64 + 1, &mut w, g, &mut m, &mut v));
+            // scikit-learn's AdamOptimizer._get_updates, written out.
+            let t = t as i32 + 1;
+            em = &em * b1 + g * (1.0 - b1);
+            ev = &ev * b2 + &(g * g) * (1.0 - b2);
+            let lr = eta * (1.0 - b2.powi(t)).sqrt() / (1.0 - b1.powi(t));
+            expected_w = &expected_w - &(&em * lr / &(ev.mapv(f64::sqrt) + eps));
+        }
+        for i in 0..2 {
+            assert!(
+                (w[i] - expected_w[i]).abs() <= 1e-15,
+                "{} vs {}",
+                w[i],
+                expected_w[i]
+            );
+        }
+        // ε acts differently in the paper's form: the two must not agree here.
+        let paper = Optimizer::Adam {
+            beta1: b1,
+            beta2: b2,
+            epsilon: eps,
+            efficient: false,
+        };
+        let mut w2 = array![1.0, 2.0];
+        let (mut m2, mut v2) = (array![0.0, 0.0], array![0.0, 0.0]);
+        for (t, g) in grads.iter().enumerate() {
+            assert!(both(paper, t as u64 + 1, &mut w2, g, &mut m2, &mut v2));
+        }
+        assert!((w2[0] - w[0]).abs() > 1e-6);
+        assert!(Optimizer::Momentum { mu: 1.0 }.check().is_ok());
+        assert!(Optimizer::Nesterov { mu: 1.01 }.check().is_err());
     }
 
     #[test]

@@ -21,8 +21,11 @@ pub struct TrainOptions {
     /// The learning rate η.
     pub eta: f64,
     /// The L2 regularisation parameter λ; the weights decay by `η·λ/n` per step, `n` being the
-    /// size of the training set (network2.py's `lmbda`).
+    /// size of the training set (network2.py's `lmbda`), or by `η·λ/s` with `batch_l2`.
     pub lmbda: f64,
+    /// Divide λ by each mini-batch's size `s` (its total sample weight when samples are
+    /// weighted) instead of the training set's: scikit-learn's `alpha`.
+    pub batch_l2: bool,
     pub optimizer: Optimizer,
     /// The probability of keeping a hidden neuron (inverted dropout: kept activations are
     /// scaled by `1/keep`, so inference needs no change); 1 disables dropout.
@@ -37,6 +40,7 @@ impl TrainOptions {
         TrainOptions {
             eta,
             lmbda: 0.0,
+            batch_l2: false,
             optimizer: Optimizer::Sgd,
             keep: 1.0,
             augment: None,
@@ -74,6 +78,32 @@ impl TrainOptions {
     }
 }
 
+/// What an epoch's mini-batch losses add up to, measured on each mini-batch just before its
+/// step (scikit-learn's `loss_` is made of these): `data = Σ_b m_b·D_b/s_b` and
+/// `l2 = Σ_b m_b·‖W‖²_b/s_b` over the mini-batches `b` trained, with `m_b` its rows, `s_b` its
+/// total weight, `D_b = Σ_i w_i·ℓ_i` ([`crate::Cost::sample_loss`]) and `‖W‖²_b` the sum of
+/// every squared weight (only measured when λ ≠ 0; else 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EpochLoss {
+    pub data: f64,
+    pub l2: f64,
+}
+
+/// Rows of a data set that [`Trainer::objective`] takes at a time: a fixed number, so that the
+/// sums do not depend on anything but the data.
+const OBJECTIVE_CHUNK: usize = 2048;
+
+/// The weighted cost of a whole data set and its gradient ([`Trainer::objective`]).
+#[derive(Debug)]
+pub struct Objective<'t, F> {
+    /// `Σ_i w_i·ℓ_i`.
+    pub loss: f64,
+    /// `Σ_i w_i` (the number of samples when unweighted).
+    pub total_weight: f64,
+    /// The gradients of `loss`, not divided by anything, without an L2 term.
+    pub gradients: &'t Gradients<F>,
+}
+
 /// Mini-batch gradient descent on a [`Network`], with every buffer allocated up front.
 ///
 /// A trainer is tied to the layer sizes of the network it was made for, and keeps the
@@ -86,6 +116,8 @@ pub struct Trainer<F> {
     /// The current mini-batch, gathered from the shuffled data set into contiguous rows.
     batch_x: Array2<F>,
     batch_y: Array2<F>,
+    /// The current mini-batch's sample weights (when the data set has any).
+    batch_w: Vec<F>,
     /// Threads the products may use (results do not depend on it).
     threads: usize,
     choice: ThreadChoice,
@@ -103,6 +135,7 @@ impl<F: Float> Trainer<F> {
             optimizer: OptimizerState::new(net, Optimizer::Sgd)?,
             batch_x: try_zeros2("mini-batch inputs", batch_size, net.n_inputs())?,
             batch_y: try_zeros2("mini-batch targets", batch_size, net.n_outputs())?,
+            batch_w: vec![F::zero(); batch_size],
             threads: 1,
             choice: ThreadChoice::default(),
         })
@@ -184,8 +217,9 @@ impl<F: Float> Trainer<F> {
                 net,
                 contiguous_rows(&x),
                 data.targets(),
+                None,
                 data.max_abs(),
-                step(options, n),
+                step(options, n, data.len() as f64),
                 dropout,
                 &mut self.optimizer,
                 &mut bounds,
@@ -205,6 +239,10 @@ impl<F: Float> Trainer<F> {
     /// mini-batches the network is always in a consistent state, and a step that would make a
     /// parameter infinite or NaN is refused with [`Error::Diverged`], leaving the network as it
     /// was before it.
+    ///
+    /// With weighted samples each mini-batch's gradient is their weighted mean, and a
+    /// mini-batch whose weights are all 0 is skipped. With `record`, each trained mini-batch
+    /// adds its loss to it (see [`EpochLoss`]).
     #[allow(clippy::too_many_arguments)]
     pub fn train_batches(
         &mut self,
@@ -215,6 +253,7 @@ impl<F: Float> Trainer<F> {
         options: &TrainOptions,
         rng: &mut SeededRng,
         first_batch: usize,
+        mut record: Option<&mut EpochLoss>,
         mut keep_going: impl FnMut(usize) -> bool,
     ) -> Result<usize> {
         self.check_network(net)?;
@@ -230,7 +269,6 @@ impl<F: Float> Trainer<F> {
         if options.dropout() {
             self.backprop.ensure_masks()?;
         }
-        let step = step(options, data.len());
         let mut bounds = weight_bounds(net);
         let batches = batch_count(order.len(), batch_size);
         self.choice.restart();
@@ -248,21 +286,41 @@ impl<F: Float> Trainer<F> {
             if options.dropout() {
                 self.draw_masks(m, options.keep, rng);
             }
-            let n_in = net.n_inputs();
-            let x = Rows::run(contiguous(&self.batch_x), n_in, n_in, m);
-            self.backprop
-                .descend(
-                    net,
-                    x,
-                    self.batch_y.slice(s![..m, ..]),
-                    data.max_abs(),
-                    step,
-                    options.dropout(),
-                    &mut self.optimizer,
-                    &mut bounds,
-                    threads,
-                )
-                .map_err(|e| Error::Diverged { batch, detail: e.0 })?;
+            let weights = data.weights().map(|_| &self.batch_w[..m]);
+            let total = weights.map_or(m as f64, |w| w.iter().map(|&v| Float::to_f64(v)).sum());
+            if total > 0.0 {
+                let squares = match &record {
+                    Some(_) if options.lmbda != 0.0 => squared_norm(net),
+                    _ => 0.0,
+                };
+                let n_in = net.n_inputs();
+                let x = Rows::run(contiguous(&self.batch_x), n_in, n_in, m);
+                self.backprop
+                    .descend(
+                        net,
+                        x,
+                        self.batch_y.slice(s![..m, ..]),
+                        weights,
+                        data.max_abs(),
+                        step(options, data.len(), total),
+                        options.dropout(),
+                        &mut self.optimizer,
+                        &mut bounds,
+                        threads,
+                    )
+                    .map_err(|e| Error::Diverged { batch, detail: e.0 })?;
+                if let Some(record) = record.as_deref_mut() {
+                    let loss = batch_loss(
+                        net.cost(),
+                        self.backprop.outputs(m),
+                        self.batch_y.slice(s![..m, ..]),
+                        weights,
+                    );
+                    let share = m as f64 / total;
+                    record.data += share * loss;
+                    record.l2 += share * squares;
+                }
+            }
             self.choice.finished();
             if !keep_going(batch + 1) {
                 return Ok(batch + 1);
@@ -281,8 +339,55 @@ impl<F: Float> Trainer<F> {
         rng: &mut SeededRng,
     ) -> Result<()> {
         let batch_size = self.batch_size();
-        self.train_batches(net, data, order, batch_size, options, rng, 0, |_| true)
-            .map(|_| ())
+        self.train_batches(net, data, order, batch_size, options, rng, 0, None, |_| {
+            true
+        })
+        .map(|_| ())
+    }
+
+    /// The weighted cost of the whole of `data` and its gradient, for whole-batch solvers
+    /// (L-BFGS): computed in fixed chunks of rows on this trainer's threads, the same for any
+    /// number of threads.
+    pub fn objective(
+        &mut self,
+        net: &Network<F>,
+        data: &TrainingSet<'_, F>,
+    ) -> Result<Objective<'_, F>> {
+        self.check_network(net)?;
+        let n = data.len();
+        self.ensure_capacity(net, n.min(OBJECTIVE_CHUNK))?;
+        let (mut loss, mut total_weight) = (0.0, 0.0);
+        for (c, start) in (0..n).step_by(OBJECTIVE_CHUNK).enumerate() {
+            let rows = start..(start + OBJECTIVE_CHUNK).min(n);
+            let inputs = data.inputs().slice_move(s![rows.clone(), ..]);
+            let x = inputs.as_standard_layout();
+            let y = data.targets().slice_move(s![rows.clone(), ..]);
+            let weights = data
+                .weights()
+                .map(|w| w.slice_move(s![rows.clone()]).to_vec());
+            self.backprop.accumulate(
+                net,
+                contiguous_rows(&x),
+                y,
+                weights.as_deref(),
+                c > 0,
+                self.threads,
+            );
+            loss += batch_loss(
+                net.cost(),
+                self.backprop.outputs(rows.len()),
+                y,
+                weights.as_deref(),
+            );
+            total_weight += weights.map_or(rows.len() as f64, |w| {
+                w.iter().map(|&v| Float::to_f64(v)).sum::<f64>()
+            });
+        }
+        Ok(Objective {
+            loss,
+            total_weight,
+            gradients: &self.backprop.gradients,
+        })
     }
 
     /// Copies the samples `indices` into the mini-batch buffers, transformed when augmenting.
@@ -295,6 +400,11 @@ impl<F: Float> Trainer<F> {
     ) {
         for (row, &i) in indices.iter().enumerate() {
             self.batch_y.row_mut(row).assign(&data.targets().row(i));
+        }
+        if let Some(weights) = data.weights() {
+            for (slot, &i) in self.batch_w.iter_mut().zip(indices) {
+                *slot = weights[i];
+            }
         }
         let inputs = data.inputs();
         for (row, &i) in indices.iter().enumerate() {
@@ -384,15 +494,47 @@ impl<F: Float> Trainer<F> {
     }
 }
 
-fn step(options: &TrainOptions, n: usize) -> Step {
+/// The step for a mini-batch of total weight `total` from a training set of `n` samples.
+fn step(options: &TrainOptions, n: usize, total: f64) -> Step {
+    let over = if options.batch_l2 { total } else { n as f64 };
     Step {
         eta: options.eta,
-        l2: if n == 0 {
-            0.0
+        l2: if over > 0.0 {
+            options.lmbda / over
         } else {
-            options.lmbda / n as f64
+            0.0
         },
+        total,
     }
+}
+
+/// `Σ_i w_i·ℓ_i` over the rows of outputs `a` and targets `y`, in row order.
+fn batch_loss<F: Float>(
+    cost: crate::Cost,
+    a: ArrayView2<'_, F>,
+    y: ArrayView2<'_, F>,
+    weights: Option<&[F]>,
+) -> f64 {
+    let mut total = 0.0;
+    for (i, (a, y)) in a.outer_iter().zip(y.outer_iter()).enumerate() {
+        let w = weights.map_or(1.0, |w| w[i].to_f64());
+        if w != 0.0 {
+            let (a, y) = (a.to_vec(), y.to_vec());
+            total += w * cost.sample_loss(&a, &y);
+        }
+    }
+    total
+}
+
+/// The sum of every squared weight (not biases), in layer and row-major order.
+fn squared_norm<F: Float>(net: &Network<F>) -> f64 {
+    net.weights()
+        .iter()
+        .flat_map(|w| w.iter())
+        .fold(0.0, |sum, &v| {
+            let v = v.to_f64();
+            v.mul_add(v, sum)
+        })
 }
 
 /// Each layer's largest |w|: where the overflow bounds of plain SGD start.

@@ -87,12 +87,20 @@ fn by_hand(optimizer: Optimizer, steps: usize) -> Vec<ArrayD<f64>> {
                     beta1,
                     beta2,
                     epsilon,
+                    efficient,
                 } => {
                     first[i] = &first[i] * beta1 + &g[i] * (1.0 - beta1);
                     second[i] = &second[i] * beta2 + &g[i].mapv(|v| v * v) * (1.0 - beta2);
-                    let m_hat = &first[i] / (1.0 - beta1.powi(t as i32));
-                    let v_hat = &second[i] / (1.0 - beta2.powi(t as i32));
-                    w[i] = &w[i] - &(m_hat / (v_hat.mapv(f64::sqrt) + epsilon) * ETA);
+                    let (c1, c2) = (1.0 - beta1.powi(t as i32), 1.0 - beta2.powi(t as i32));
+                    w[i] = if efficient {
+                        // scikit-learn: lr_t = η√(1−β₂ᵗ)/(1−β₁ᵗ), w ← w − lr_t·m/(√v + ε)
+                        let lr = ETA * c2.sqrt() / c1;
+                        &w[i] - &(&first[i] * lr / &(second[i].mapv(f64::sqrt) + epsilon))
+                    } else {
+                        let m_hat = &first[i] / c1;
+                        let v_hat = &second[i] / c2;
+                        &w[i] - &(m_hat / (v_hat.mapv(f64::sqrt) + epsilon) * ETA)
+                    };
                 }
             }
         }
@@ -131,7 +139,7 @@ fn assert_agree(optimizer: Optimizer, steps: usize) {
     }
 }
 
-const OPTIMIZERS: [Optimizer; 4] = [
+const OPTIMIZERS: [Optimizer; 5] = [
     Optimizer::Sgd,
     Optimizer::Momentum { mu: 0.9 },
     Optimizer::Nesterov { mu: 0.8 },
@@ -139,6 +147,13 @@ const OPTIMIZERS: [Optimizer; 4] = [
         beta1: 0.9,
         beta2: 0.999,
         epsilon: 1e-8,
+        efficient: false,
+    },
+    Optimizer::Adam {
+        beta1: 0.8,
+        beta2: 0.99,
+        epsilon: 1e-3,
+        efficient: true,
     },
 ];
 

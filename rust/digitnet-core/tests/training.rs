@@ -203,6 +203,7 @@ fn an_epoch_interrupted_and_resumed_equals_an_uninterrupted_one() {
                 &TrainOptions::sgd(1.0),
                 &mut seeded(0),
                 next,
+                None,
                 |b| b % 3 != 0,
             )
             .unwrap();

@@ -1,18 +1,16 @@
 use digitnet_core::{seeded, Network, SeededRng};
 use ndarray::{ArrayView2, Axis};
-use numpy::{
-    IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArrayDyn,
-};
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-use crate::convert::indices;
+use crate::convert::{array1, array2, indices};
 use crate::errors::IntoPyResult;
 use crate::guard::guard;
 use crate::interrupt;
 use crate::model::{Dtype, Engine, Model, Precision};
-use crate::options::{self, Hyper};
+use crate::options::{self, Hyper, StepArg};
 use crate::threads::get_num_threads;
 use crate::training::{self, Run};
 
@@ -214,23 +212,21 @@ impl PyNetwork {
         )
     }
 
-    /// One step of gradient descent on the mini-batch `(x, y)`. The L2 term uses `n`, the size
-    /// of the training set (the mini-batch's own size when `None`).
-    #[pyo3(signature = (x, y, eta, lmbda=0.0, n=None, optimizer=None, masks=None))]
-    #[allow(clippy::too_many_arguments)]
+    /// One step of gradient descent on the mini-batch `(x, y)` as `options` (a
+    /// `digitnet.sgd.StepOptions`) say. The L2 term uses `n`, the size of the training set
+    /// (the mini-batch's own size when `None`).
+    #[pyo3(signature = (x, y, options, n=None, masks=None))]
     fn update_mini_batch(
         slf: &Bound<'_, Self>,
         x: &Bound<'_, PyAny>,
         y: &Bound<'_, PyAny>,
-        eta: f64,
-        lmbda: f64,
+        options: StepArg,
         n: Option<usize>,
-        optimizer: Option<(String, f64, f64, f64)>,
         masks: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<()> {
         let mut held = borrow_mut(slf)?;
         let this = &mut *held;
-        let hyper = Hyper::new(eta, lmbda, optimizer, 0.0, None)?;
+        let hyper = Hyper::new(options)?;
         let masks = masks.unwrap_or_default();
         dispatch!(
             this.engine.kind(),
@@ -248,15 +244,13 @@ impl PyNetwork {
         })
     }
 
-    /// `epochs` epochs of mini-batch SGD on `(x, y)`, each in a fresh random order.
+    /// `epochs` epochs of mini-batch SGD on `(x, y)`, each in a fresh random order, as
+    /// `options` (a `digitnet.sgd.StepOptions`) say.
     ///
     /// `on_progress(batches_done, batches_total)` is called about every 50 ms, and
     /// `on_epoch(epoch)` after each epoch: it returns `None` to go on, `True` to stop, or a
     /// number to go on with that learning rate. Returns the number of epochs completed.
-    #[pyo3(signature = (
-        x, y, epochs, mini_batch_size, eta, lmbda=0.0, optimizer=None, dropout=0.0,
-        augment=None, on_progress=None, on_epoch=None
-    ))]
+    #[pyo3(signature = (x, y, epochs, mini_batch_size, options, on_progress=None, on_epoch=None))]
     #[allow(clippy::too_many_arguments)]
     fn sgd(
         slf: &Bound<'_, Self>,
@@ -264,18 +258,14 @@ impl PyNetwork {
         y: &Bound<'_, PyAny>,
         epochs: usize,
         mini_batch_size: usize,
-        eta: f64,
-        lmbda: f64,
-        optimizer: Option<(String, f64, f64, f64)>,
-        dropout: f64,
-        augment: Option<(usize, usize, f64, f64)>,
+        options: StepArg,
         on_progress: Option<Bound<'_, PyAny>>,
         on_epoch: Option<Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
         let run = Run {
             slf,
             mini_batch_size,
-            hyper: Hyper::new(eta, lmbda, optimizer, dropout, augment)?,
+            hyper: Hyper::new(options)?,
             on_progress: on_progress.as_ref(),
         };
         let dtype = borrow(slf)?.engine.kind();
@@ -283,10 +273,11 @@ impl PyNetwork {
     }
 
     /// One epoch of mini-batch SGD on `(x, y)` visiting the samples in `order` (a fresh random
-    /// order when `None`).
+    /// order when `None`), each sample's error weighted by `sample_weight` when given. With
+    /// `record_loss`, returns the epoch's `(data, l2)` loss sums (see the engine's `EpochLoss`).
     #[pyo3(signature = (
-        x, y, mini_batch_size, eta, order=None, lmbda=0.0, optimizer=None, dropout=0.0,
-        augment=None, on_progress=None
+        x, y, mini_batch_size, options, order=None, sample_weight=None, record_loss=false,
+        on_progress=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn train_epoch(
@@ -294,41 +285,44 @@ impl PyNetwork {
         x: &Bound<'_, PyAny>,
         y: &Bound<'_, PyAny>,
         mini_batch_size: usize,
-        eta: f64,
+        options: StepArg,
         order: Option<PyReadonlyArray1<'_, i64>>,
-        lmbda: f64,
-        optimizer: Option<(String, f64, f64, f64)>,
-        dropout: f64,
-        augment: Option<(usize, usize, f64, f64)>,
+        sample_weight: Option<Bound<'_, PyAny>>,
+        record_loss: bool,
         on_progress: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
+    ) -> PyResult<Option<(f64, f64)>> {
         let run = Run {
             slf,
             mini_batch_size,
-            hyper: Hyper::new(eta, lmbda, optimizer, dropout, augment)?,
+            hyper: Hyper::new(options)?,
             on_progress: on_progress.as_ref(),
         };
+        let epoch = training::Epoch {
+            order: order.as_ref(),
+            sample_weight: sample_weight.as_ref(),
+            record_loss,
+        };
         let dtype = borrow(slf)?.engine.kind();
-        dispatch!(dtype, training::train_epoch(&run, x, y, order.as_ref()))
+        dispatch!(dtype, training::train_epoch(&run, x, y, &epoch))
     }
-}
 
-pub(crate) fn array2<'py, F: Precision>(
-    what: &str,
-    obj: &Bound<'py, PyAny>,
-) -> PyResult<PyReadonlyArray2<'py, F>> {
-    obj.extract().map_err(|_| {
-        PyTypeError::new_err(format!("{what}: expected a 2-D NumPy array of {}", F::NAME))
-    })
-}
-
-fn array1<'py, F: Precision>(
-    what: &str,
-    obj: &Bound<'py, PyAny>,
-) -> PyResult<PyReadonlyArray1<'py, F>> {
-    obj.extract().map_err(|_| {
-        PyTypeError::new_err(format!("{what}: expected a 1-D NumPy array of {}", F::NAME))
-    })
+    /// The weighted cost of all of `(x, y)` and its gradient, for whole-batch solvers:
+    /// `(Σ w·loss, Σ w, nabla_w, nabla_b)`, the gradients neither averaged nor regularised.
+    #[pyo3(signature = (x, y, sample_weight=None))]
+    #[allow(clippy::type_complexity)]
+    fn objective<'py>(
+        slf: &Bound<'_, Self>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+        sample_weight: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<(f64, f64, Bound<'py, PyList>, Bound<'py, PyList>)> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
+        dispatch!(
+            this.engine.kind(),
+            training::objective(&mut this.engine, x, y, sample_weight.as_ref())
+        )
+    }
 }
 
 fn weights<'py, F: Precision>(py: Python<'py>, engine: &Engine) -> PyResult<Bound<'py, PyList>> {

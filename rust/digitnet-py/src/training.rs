@@ -1,18 +1,25 @@
 //! Training calls: they release the GIL while the engine computes, in slices short enough to
 //! see Ctrl-C promptly.
 
-use digitnet_core::{batch_count, shuffled_order, Error, TrainingSet};
+use digitnet_core::{batch_count, shuffled_order, EpochLoss, Error, TrainingSet};
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyList};
 
-use crate::convert::indices;
+use crate::convert::{array1, array2, indices};
 use crate::errors::{diverged, IntoPyResult};
 use crate::interrupt;
 use crate::model::{Engine, Precision};
-use crate::network::{array2, borrow, borrow_mut, PyNetwork};
+use crate::network::{borrow, borrow_mut, PyNetwork};
 use crate::options::Hyper;
+
+/// What one `train_epoch` call adds to a run: the order, the weights, whether to record.
+pub(crate) struct Epoch<'a, 'py> {
+    pub(crate) order: Option<&'a PyReadonlyArray1<'py, i64>>,
+    pub(crate) sample_weight: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) record_loss: bool,
+}
 
 /// What every epoch of one training call shares.
 pub(crate) struct Run<'a, 'py> {
@@ -107,11 +114,11 @@ pub(crate) fn sgd<F: Precision>(
     on_epoch: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<usize> {
     let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let data = training_set::<F>(run, &x, &y)?;
+    let data = training_set::<F>(run, &x, &y, None)?;
     let mut eta = run.hyper.eta;
     for epoch in 0..epochs {
         let order = shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng);
-        run_epoch(run, &data, &order, eta, Some(epoch))?;
+        run_epoch(run, &data, &order, eta, Some(epoch), None)?;
         if let Some(callback) = on_epoch {
             match next_step(&callback.call1((epoch,))?)? {
                 Next::Continue => {}
@@ -127,15 +134,63 @@ pub(crate) fn train_epoch<F: Precision>(
     run: &Run<'_, '_>,
     x: &Bound<'_, PyAny>,
     y: &Bound<'_, PyAny>,
-    order: Option<&PyReadonlyArray1<'_, i64>>,
-) -> PyResult<()> {
+    epoch: &Epoch<'_, '_>,
+) -> PyResult<Option<(f64, f64)>> {
     let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
-    let data = training_set::<F>(run, &x, &y)?;
-    let order = match order {
+    let weights = epoch
+        .sample_weight
+        .map(|w| array1::<F>("sample_weight", w))
+        .transpose()?;
+    let data = training_set::<F>(run, &x, &y, weights.as_ref())?;
+    let order = match epoch.order {
         Some(order) => indices("order", order, data.len())?,
         None => shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng),
     };
-    run_epoch(run, &data, &order, run.hyper.eta, None)
+    let mut record = EpochLoss::default();
+    let recording = epoch.record_loss.then_some(&mut record);
+    run_epoch(run, &data, &order, run.hyper.eta, None, recording)?;
+    Ok(epoch.record_loss.then_some((record.data, record.l2)))
+}
+
+/// The weighted cost of all of `(x, y)` and its gradient (`Trainer::objective`), computed
+/// with the GIL released.
+#[allow(clippy::type_complexity)]
+pub(crate) fn objective<'py, F: Precision>(
+    engine: &mut Engine,
+    x: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+    sample_weight: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(f64, f64, Bound<'py, PyList>, Bound<'py, PyList>)> {
+    let py = x.py();
+    let (x, y) = (array2::<F>("x", x)?, array2::<F>("y", y)?);
+    let weights = sample_weight
+        .map(|w| array1::<F>("sample_weight", w))
+        .transpose()?;
+    let model = F::model_mut(engine)?;
+    let (n_in, n_out) = (model.net.n_inputs(), model.net.n_outputs());
+    let (x, y) = (x.as_array(), y.as_array());
+    let weights = weights.as_ref().map(|w| w.as_array());
+    let (net, trainer) = model.net_and_trainer(1)?;
+    let (loss, total, grads) = py
+        .detach(|| {
+            let mut data = TrainingSet::new(x, y, n_in, n_out)?;
+            if let Some(w) = weights {
+                data = data.with_weights(w)?;
+            }
+            let objective = trainer.objective(net, &data)?;
+            Ok::<_, Error>((
+                objective.loss,
+                objective.total_weight,
+                objective.gradients.clone(),
+            ))
+        })
+        .py()?;
+    Ok((
+        loss,
+        total,
+        PyList::new(py, grads.weights.into_iter().map(|w| w.into_pyarray(py)))?,
+        PyList::new(py, grads.biases.into_iter().map(|b| b.into_pyarray(py)))?,
+    ))
 }
 
 /// Checks the hyperparameters and the data (shapes, finiteness: once per call, not per epoch).
@@ -143,6 +198,7 @@ fn training_set<'a, F: Precision>(
     run: &Run<'_, '_>,
     x: &'a PyReadonlyArray2<'_, F>,
     y: &'a PyReadonlyArray2<'_, F>,
+    weights: Option<&'a PyReadonlyArray1<'_, F>>,
 ) -> PyResult<TrainingSet<'a, F>> {
     if run.mini_batch_size == 0 {
         return Err(PyValueError::new_err(
@@ -156,9 +212,16 @@ fn training_set<'a, F: Precision>(
     };
     run.hyper.options(run.hyper.eta).check(n_in).py()?;
     let (x, y) = (x.as_array(), y.as_array());
+    let weights = weights.map(|w| w.as_array());
     run.slf
         .py()
-        .detach(|| TrainingSet::new(x, y, n_in, n_out))
+        .detach(|| {
+            let data = TrainingSet::new(x, y, n_in, n_out)?;
+            match weights {
+                Some(w) => data.with_weights(w),
+                None => Ok(data),
+            }
+        })
         .py()
 }
 
@@ -172,6 +235,7 @@ fn run_epoch<F: Precision>(
     order: &[usize],
     eta: f64,
     epoch: Option<usize>,
+    mut record: Option<&mut EpochLoss>,
 ) -> PyResult<()> {
     let py = run.slf.py();
     let batch_size = run.mini_batch_size;
@@ -194,6 +258,7 @@ fn run_epoch<F: Precision>(
                     &options,
                     rng,
                     next,
+                    record.as_deref_mut(),
                     interrupt::until_slice_ends(),
                 )
             });
