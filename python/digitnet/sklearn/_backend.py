@@ -17,7 +17,7 @@ __all__ = ["BACKEND", "Architecture", "Backend", "new_network"]
 
 #: Which implementation trains and predicts.
 Backend: TypeAlias = Literal["engine", "reference"]
-BACKEND: Backend = "reference"
+BACKEND: Backend = "engine"
 
 
 @dataclass(frozen=True)
