@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import digitnet
-from conftest import assert_close
 from digitnet import costs, reference
 from digitnet.sgd import StepOptions
 from digitnet.training import Adam, Momentum, Nesterov
@@ -145,6 +145,7 @@ def test_the_estimators_fit_alike_on_both_backends(
 ) -> None:
     """From the same start (the engine's, copied into the reference's estimator with the
     epoch loop's state), six more epochs (or L-BFGS-B iterations) give the same fit."""
+    pytest.importorskip("sklearn")
     from digitnet import sklearn as dsk
     from digitnet.sklearn import _backend
 

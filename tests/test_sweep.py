@@ -571,11 +571,10 @@ def test_grid_search_cv_runs_mlp_classifier_on_the_dask_cluster(
     pytest.importorskip("sklearn")
     import joblib
     from distributed import get_task_stream
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import GridSearchCV
 
     from digitnet import MLPClassifier
-
-    from sklearn.exceptions import ConvergenceWarning
 
     splits = trial.load_splits(str(mnist_dir), "float64")
     x, y = splits.train.x[:600], splits.train.y[:600]
