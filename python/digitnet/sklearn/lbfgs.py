@@ -16,7 +16,7 @@ try:
     )
 except ImportError as error:  # scikit-learn (and so SciPy) missing
     raise ImportError(
-        f"digitnet.sklearn needs scikit-learn 1.6 or later ({error}); "
+        f"digitnet.sklearn needs scikit-learn 1.7 or later ({error}); "
         "install it with: pip install digitnet[sklearn]"
     ) from error
 

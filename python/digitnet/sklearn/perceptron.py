@@ -37,7 +37,7 @@ try:
     )
 except ImportError as error:  # scikit-learn missing
     raise ImportError(
-        f"digitnet.sklearn needs scikit-learn 1.6 or later ({error}); "
+        f"digitnet.sklearn needs scikit-learn 1.7 or later ({error}); "
         "install it with: pip install digitnet[sklearn]"
     ) from error
 

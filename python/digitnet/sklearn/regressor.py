@@ -36,7 +36,7 @@ try:
     )
 except ImportError as error:  # scikit-learn missing
     raise ImportError(
-        f"digitnet.MLPRegressor needs scikit-learn 1.6 or later ({error}); "
+        f"digitnet.MLPRegressor needs scikit-learn 1.7 or later ({error}); "
         "install it with: pip install digitnet[sklearn]"
     ) from error
 
