@@ -1,11 +1,13 @@
-"""``digitnet.sklearn.MLPClassifier``: scikit-learn's own estimator checks, and the classifier in
-pipelines, cross-validation and grid search on sklearn's 8x8 digits."""
+"""``digitnet.sklearn``: scikit-learn's own estimator checks for both estimators, and what a
+scikit-learn user relies on: pipelines, accuracy on real data level with scikit-learn's,
+warnings, verbose lines, pickling, the book's settings, and the import without scikit-learn."""
 
 from __future__ import annotations
 
 import pickle
 import subprocess
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,240 +15,230 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-from sklearn.datasets import load_digits
-from sklearn.exceptions import NotFittedError
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn import neural_network
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_diabetes, load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import digitnet
-from digitnet.sklearn import MLPClassifier
+from digitnet.sklearn import MLPClassifier, MLPRegressor
 
 
-def expected_failed_checks(estimator: Any) -> dict[str, str]:
-    """Checks MLPClassifier is known to fail, with the reason: none at present."""
-    return {}
-
-
-@parametrize_with_checks([MLPClassifier()], expected_failed_checks=expected_failed_checks)
-def test_sklearn_estimator_checks(estimator: MLPClassifier, check: Any) -> None:
+# scikit-learn's MLPs warn that 100 epochs do not converge on the checks' data; so do ours.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
+def test_sklearn_estimator_checks(estimator: Any, check: Any) -> None:
+    # max_iter=100, as scikit-learn's own test suite runs its MLPs through these checks.
     check(estimator)
 
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    """sklearn's 8x8 digits scaled to [0, 1]: 1797 samples of 64 features, ten classes."""
+def digits() -> tuple[np.ndarray, ...]:
+    """scikit-learn's 8x8 digits scaled to [0, 1], split 75/25."""
     x, y = load_digits(return_X_y=True)
-    return x / 16.0, y
+    return tuple(train_test_split(x / 16.0, y, test_size=0.25, random_state=0))
 
 
-def test_pipeline_cross_validation_on_digits() -> None:
-    x, y = load_digits(return_X_y=True)
-    pipeline = make_pipeline(MinMaxScaler(), MLPClassifier(random_state=0))
-    scores = cross_val_score(pipeline, x, y, cv=5)
-    # Measured: mean 0.940, folds 0.908 to 0.967 (random_state 0 to 4 give means 0.929-0.943).
-    assert scores.mean() > 0.85
-    assert scores.min() > 0.8
+def test_the_import_is_the_only_change() -> None:
+    assert digitnet.MLPClassifier is MLPClassifier
+    assert digitnet.MLPRegressor is MLPRegressor
+    for ours, theirs in [
+        (MLPClassifier, neural_network.MLPClassifier),
+        (MLPRegressor, neural_network.MLPRegressor),
+    ]:
+        defaults = ours().get_params()
+        for name, value in theirs().get_params().items():
+            assert defaults.pop(name) == value, name
+        assert set(defaults) <= {"loss", "init"}  # ours alone
 
 
-def test_grid_search_over_eta(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits
-    search = GridSearchCV(MLPClassifier(epochs=10, random_state=0), {"eta": [0.01, 3.0]}, cv=3)
-    search.fit(x, y)
-    # eta=0.01 barely moves the N(0, 1) start in 10 epochs (measured 0.16 vs 0.89).
-    assert search.best_params_ == {"eta": 3.0}
-    assert search.best_score_ > 0.8
-    assert search.best_estimator_.n_iter_ == 10
-    assert search.score(x, y) > 0.85
-
-
-def test_partial_fit_calls_are_the_epochs_of_fit(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:500], digits[1][:500]
-    fitted = MLPClassifier(hidden_layer_sizes=(20,), epochs=3, random_state=7).fit(x, y)
-    stepped = MLPClassifier(hidden_layer_sizes=(20,), random_state=7)
-    stepped.partial_fit(x, y, classes=np.arange(10))
-    stepped.partial_fit(x, y)
-    stepped.partial_fit(x, y, classes=np.arange(10))
-    for a, b in zip(fitted.network_.weights, stepped.network_.weights, strict=True):
-        np.testing.assert_array_equal(a, b)
-    for a, b in zip(fitted.network_.biases, stepped.network_.biases, strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert stepped.n_iter_ == fitted.n_iter_ == 3
-    assert stepped.loss_curve_ == fitted.loss_curve_
-
-
-def test_an_int_random_state_is_the_network_seed(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:300], digits[1][:300]
-    clf = MLPClassifier(epochs=2, random_state=5).fit(x, y)
-    net = digitnet.Network([64, 30, 10], seed=5)
-    net.SGD((x, y), 2, 10, 3.0, verbose=False, progress=False)
-    assert clf.network_.seed == 5
-    for a, b in zip(clf.network_.weights, net.weights, strict=True):
-        np.testing.assert_array_equal(a, b)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_digits_accuracy_is_scikit_learns(digits: tuple[np.ndarray, ...], seed: int) -> None:
+    x_train, x_test, y_train, y_test = digits
+    params = {"hidden_layer_sizes": (50,), "max_iter": 30, "random_state": seed}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = MLPClassifier(**params).fit(x_train, y_train).score(x_test, y_test)
+        theirs = neural_network.MLPClassifier(**params).fit(x_train, y_train)
+    # Measured, seeds 0-4: digitnet 0.924-0.936, scikit-learn 0.927-0.938.
+    assert ours > 0.9
+    assert abs(ours - theirs.score(x_test, y_test)) < 0.03
 
 
 @pytest.mark.parametrize(
-    "make_state",
-    [lambda: 3, lambda: np.random.RandomState(3), lambda: np.random.default_rng(3)],
-    ids=["int", "RandomState", "Generator"],
-)
-def test_random_state_reproduces_a_fit(
-    digits: tuple[np.ndarray, np.ndarray], make_state: Any
-) -> None:
-    x, y = digits[0][:300], digits[1][:300]
-    a = MLPClassifier(epochs=3, random_state=make_state()).fit(x, y)
-    b = MLPClassifier(epochs=3, random_state=make_state()).fit(x, y)
-    np.testing.assert_array_equal(a.predict_proba(x), b.predict_proba(x))
-    assert a.loss_curve_ == b.loss_curve_
-
-
-def test_random_state_none_draws_fresh_seeds(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:50], digits[1][:50]
-    seeds = {MLPClassifier(epochs=1).fit(x, y).network_.seed for _ in range(3)}
-    assert len(seeds) == 3
-
-
-def test_a_random_state_instance_is_not_modified_by_get_params() -> None:
-    state = np.random.RandomState(0)
-    clf = MLPClassifier(random_state=state)
-    assert clf.get_params()["random_state"] is state
-    clf.set_params(eta=0.5, hidden_layer_sizes=(5, 5))
-    assert clf.eta == 0.5
-    assert clf.hidden_layer_sizes == (5, 5)
-
-
-@pytest.mark.parametrize(
-    "labels",
+    ("params", "low", "gap"),
     [
-        np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]),
-        np.arange(-5, 5),
-        np.arange(10.0) * 100,  # integral floats; 0.5, 1.5, ... would be regression targets
+        # Measured, seeds 0-4: R² 0.378-0.380 for both.
+        ({"solver": "lbfgs", "alpha": 30.0, "hidden_layer_sizes": (10,)}, 0.35, 0.02),
+        # Measured, seeds 0-4: digitnet 0.267-0.336, scikit-learn 0.178-0.299.
+        (
+            {
+                "solver": "adam",
+                "learning_rate_init": 0.01,
+                "hidden_layer_sizes": (20,),
+                "early_stopping": True,
+                "max_iter": 300,
+            },
+            0.2,
+            0.15,
+        ),
     ],
-    ids=["strings", "negative-ints", "integral-floats"],
 )
-def test_arbitrary_labels_round_trip(
-    digits: tuple[np.ndarray, np.ndarray], labels: np.ndarray
-) -> None:
-    x, digit = digits
-    y = labels[digit]
-    clf = MLPClassifier(epochs=10, random_state=0).fit(x, y)
-    np.testing.assert_array_equal(clf.classes_, np.sort(labels))
-    predicted = clf.predict(x)
-    assert predicted.dtype == y.dtype
-    assert set(predicted) <= set(labels)
-    assert clf.score(x, y) > 0.85
-
-
-def test_string_labels_with_partial_fit(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, digit = digits
-    y = np.where(digit % 2 == 0, "even", "odd")
-    clf = MLPClassifier(random_state=1)
-    for _ in range(5):
-        clf.partial_fit(x, y, classes=["odd", "even"])
-    assert list(clf.classes_) == ["even", "odd"]
-    assert clf.score(x, y) > 0.85
-
-
-def test_predict_proba_is_the_normalised_output(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:200], digits[1][:200]
-    clf = MLPClassifier(epochs=2, random_state=0).fit(x, y)
-    proba = clf.predict_proba(x)
-    output = clf.network_.feedforward(x)
-    np.testing.assert_allclose(proba, output / output.sum(axis=1, keepdims=True), rtol=1e-12)
-    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(x))
-
-
-def test_loss_curve_is_the_mean_quadratic_cost(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits
-    clf = MLPClassifier(epochs=5, random_state=0).fit(x, y)
-    assert len(clf.loss_curve_) == clf.n_iter_ == 5
-    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
-    # Recomputed sample by sample with network.py's feedforward on (64, 1) columns.
-    total = 0.0
-    for sample, label in zip(x, y, strict=True):
-        target = np.zeros((10, 1))
-        target[label] = 1.0
-        total += 0.5 * float(
-            np.sum((clf.network_.feedforward(sample.reshape(-1, 1)) - target) ** 2)
+def test_diabetes_r2_is_scikit_learns(params: dict[str, Any], low: float, gap: float) -> None:
+    x, y = load_diabetes(return_X_y=True)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, random_state=0)
+    scores = {}
+    for name, cls in [("ours", MLPRegressor), ("theirs", neural_network.MLPRegressor)]:
+        model = TransformedTargetRegressor(
+            make_pipeline(StandardScaler(), cls(random_state=0, **params)),
+            transformer=StandardScaler(),
         )
-    assert clf.loss_curve_[-1] == pytest.approx(total / len(y), rel=1e-12)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            scores[name] = model.fit(x_train, y_train).score(x_test, y_test)
+    assert scores["ours"] > low
+    assert abs(scores["ours"] - scores["theirs"]) < gap
 
 
-def test_verbose_prints_the_loss_per_epoch(
-    digits: tuple[np.ndarray, np.ndarray], capsys: pytest.CaptureFixture[str]
+def test_pipeline_cross_validation() -> None:
+    x, y = load_digits(return_X_y=True)
+    pipeline = make_pipeline(MinMaxScaler(), MLPClassifier((30,), max_iter=20, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(pipeline, x, y, cv=3)
+    assert scores.min() > 0.75  # measured: 0.815-0.821 (scikit-learn's folds are as hard)
+
+
+def test_the_books_settings_train_the_books_network(digits: tuple[np.ndarray, ...]) -> None:
+    x_train, x_test, y_train, y_test = digits
+    book = MLPClassifier((30,), "logistic", solver="sgd", loss="quadratic", init="large",
+                         alpha=0, batch_size=10, learning_rate_init=3.0, momentum=0,
+                         max_iter=10, n_iter_no_change=np.inf, random_state=0)  # fmt: skip
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(10\)"):
+        book.fit(x_train, y_train)
+    assert book.n_iter_ == 10
+    assert len(book.loss_curve_) == 10
+    assert book.out_activation_ == "logistic"
+    # Measured, random_state 0-4: 0.967, 0.962, 0.958, 0.858 (a run with saturated units, as
+    # the book's N(0, 1) start sometimes gives), 0.964.
+    assert book.score(x_test, y_test) > 0.9
+    # loss_ is network.py's quadratic cost, the mean over the samples of ½‖a − y‖².
+    outputs = book._forward_pass_fast(x_train)
+    one_hot = (y_train[:, None] == book.classes_).astype(float)
+    final_cost = np.mean(0.5 * np.sum((outputs - one_hot) ** 2, axis=1))
+    assert final_cost < book.loss_curve_[0]
+    proba = book.predict_proba(x_test)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(book.classes_[proba.argmax(axis=1)], book.predict(x_test))
+
+
+def test_init_large_starts_from_unit_normal_weights() -> None:
+    x, y = np.random.default_rng(0).normal(size=(500, 20)), np.resize([0, 1], 500)
+    model = MLPClassifier((200,), init="large", solver="sgd", learning_rate_init=1e-12,
+                          max_iter=1, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x, y)
+    assert model.coefs_[0].std() == pytest.approx(1.0, abs=0.03)
+    glorot = MLPClassifier((200,), activation="logistic", solver="sgd", learning_rate_init=1e-12,
+                           max_iter=1, random_state=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        glorot.fit(x, y)
+    bound = np.sqrt(2.0 / (20 + 200))  # scikit-learn's factor 2 for logistic networks
+    assert np.abs(glorot.coefs_[0]).max() <= bound * 1.01
+    assert np.abs(glorot.coefs_[0]).max() > bound * 0.9
+
+
+def test_verbose_lines_are_scikit_learns(capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), np.resize([0, 1], 40)
+    params = {"solver": "sgd", "learning_rate": "adaptive", "tol": 10.0, "n_iter_no_change": 1,
+              "max_iter": 6, "verbose": True, "random_state": 0}  # fmt: skip
+    outputs = []
+    for cls in (neural_network.MLPClassifier, MLPClassifier):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            cls(**params).fit(x, y)
+        outputs.append(capsys.readouterr().out)
+    theirs, ours = (out.splitlines() for out in outputs)
+    assert len(ours) == len(theirs)
+    assert len(ours) > 6
+    for mine, other in zip(ours, theirs, strict=True):
+        assert mine.split("=")[0].split(",")[0] == other.split("=")[0].split(",")[0]
+    assert "Setting learning rate to" in outputs[1]
+
+
+def test_keyboard_interrupt_stops_with_scikit_learns_warning(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    x, y = digits[0][:100], digits[1][:100]
-    MLPClassifier(epochs=2, random_state=0, verbose=True).fit(x, y)
-    lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == ["Epoch 1", "Epoch 2"]
-    assert all("loss" in line for line in lines)
+    x, y = np.random.default_rng(0).normal(size=(30, 3)), np.resize([0, 1, 2], 30)
+    model = MLPClassifier((4,), max_iter=50, random_state=0, early_stopping=True)
+
+    def interrupted(*args: Any, **kwargs: Any) -> float:
+        raise KeyboardInterrupt  # Ctrl-C after the first epoch
+
+    monkeypatch.setattr(model, "_score", interrupted)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        model.fit(x, y)
+    assert model.n_iter_ == 1
+    assert all(np.all(np.isfinite(c)) for c in model.coefs_)
 
 
-def test_pickle_round_trip(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:200], digits[1][:200]
-    clf = MLPClassifier(epochs=2, random_state=0).fit(x, y)
-    restored = pickle.loads(pickle.dumps(clf))
-    assert isinstance(restored.network_, digitnet.Network)
-    assert restored.network_.seed == clf.network_.seed
-    np.testing.assert_array_equal(restored.predict_proba(x), clf.predict_proba(x))
-    restored.partial_fit(x, y)  # still trainable
-    assert restored.n_iter_ == 3
+def test_lbfgs_warns_when_it_stops_short() -> None:
+    x, y = np.random.default_rng(0).normal(size=(30, 3)), np.resize([0, 1, 2], 30)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 2 iteration"):
+        MLPClassifier((4,), solver="lbfgs", max_iter=2, random_state=0).fit(x, y)
 
 
-def test_predict_before_fit_is_not_fitted_error() -> None:
-    x = np.zeros((2, 4))
-    for method in ("predict", "predict_proba", "score"):
-        args = (x, [0, 1]) if method == "score" else (x,)
-        with pytest.raises(NotFittedError):
-            getattr(MLPClassifier(), method)(*args)
-
-
-def test_wrong_number_of_features_is_value_error(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:50], digits[1][:50]
-    clf = MLPClassifier(epochs=1).fit(x, y)
-    with pytest.raises(ValueError, match="63 features"):
-        clf.predict(x[:, :63])
-    with pytest.raises(ValueError, match="63 features"):
-        clf.partial_fit(x[:, :63], y)
-
-
-def test_partial_fit_errors(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:50], digits[1][:50]
-    with pytest.raises(ValueError, match="classes must be passed"):
+def test_partial_fit_needs_a_stochastic_solver_and_classes() -> None:
+    x, y = np.zeros((4, 2)), [0, 1, 0, 1]
+    for cls in (MLPClassifier, neural_network.MLPClassifier):  # the same error as scikit-learn
+        with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):
+            cls(solver="lbfgs").partial_fit(x, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
         MLPClassifier().partial_fit(x, y)
-    with pytest.raises(ValueError, match=r"labels not in classes: \[9\]"):
-        MLPClassifier().partial_fit(x, np.where(y == 9, 9, 0), classes=[0, 1])
-    clf = MLPClassifier().partial_fit(x, y, classes=np.arange(10))
-    with pytest.raises(ValueError, match="not the same as on the first call"):
-        clf.partial_fit(x, y, classes=np.arange(11))
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        MLPRegressor(early_stopping=True).partial_fit(x, [0.0, 1.0, 0.0, 1.0])
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"hidden_layer_sizes": (30, 0)}, "hidden_layer_sizes"),
-        ({"hidden_layer_sizes": "30"}, "hidden_layer_sizes"),
-        ({"hidden_layer_sizes": 2.5}, "hidden_layer_sizes"),
-        ({"epochs": -1}, "epochs"),
-        ({"mini_batch_size": 0}, "mini_batch_size"),
-        ({"eta": 0.0}, "eta"),
-        ({"eta": float("inf")}, "eta"),
-        ({"random_state": -1}, "random_state"),
-    ],
-)
-def test_bad_hyperparameters_are_value_errors_naming_them(
-    params: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(ValueError, match=message):
-        MLPClassifier(**params).fit(np.zeros((4, 2)), [0, 1, 0, 1])
+def test_string_labels_multilabel_and_predict_log_proba() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    labels = np.array(["cat", "dog", "emu"])[rng.integers(0, 3, 60)]
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    model = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(x, labels)
+    assert set(model.predict(x)) <= set(labels)
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(x)), model.predict_proba(x))
+    multilabel = rng.integers(0, 2, (60, 3))
+    model = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(x, multilabel)
+    assert model.predict(x).shape == (60, 3)
+    assert model.out_activation_ == "logistic"
 
 
-def test_no_hidden_layer_and_an_int_are_accepted(digits: tuple[np.ndarray, np.ndarray]) -> None:
-    x, y = digits[0][:100], digits[1][:100]
-    assert MLPClassifier(hidden_layer_sizes=(), epochs=1).fit(x, y).network_.sizes == [64, 10]
-    assert MLPClassifier(hidden_layer_sizes=7, epochs=1).fit(x, y).network_.sizes == [64, 7, 10]
+def test_pickle_round_trip_predicts_the_same_and_continues() -> None:
+    x, y = np.random.default_rng(0).normal(size=(40, 3)), np.resize([0, 1, 2], 40)
+    model = MLPClassifier((5,), solver="adam", random_state=0).partial_fit(x, y, classes=[0, 1, 2])
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(x), model.predict_proba(x))
+    for fitted in (copy, model):
+        fitted.partial_fit(x, y)
+    # The engine's network pickles its parameters, not Adam's moments (scikit-learn's pickles
+    # keep them): the copy's next epoch restarts them, so only its bookkeeping is compared.
+    assert copy.t_ == model.t_ == 80
+    assert all(np.all(np.isfinite(c)) for c in copy.coefs_)
+
+
+def test_coefs_set_by_hand_are_used_for_prediction() -> None:
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.random.default_rng(1).normal(size=20)
+    model = MLPRegressor(hidden_layer_sizes=(), solver="lbfgs").fit(x, y)
+    model.coefs_ = [np.array([[1.0], [2.0], [3.0]])]
+    model.intercepts_ = [np.array([0.5])]
+    np.testing.assert_allclose(model.predict(x), x @ [1.0, 2.0, 3.0] + 0.5)
 
 
 def test_importing_without_scikit_learn_says_how_to_install_it() -> None:

@@ -133,12 +133,18 @@ __all__ = [
 
 if TYPE_CHECKING:
     from digitnet.sklearn import MLPClassifier as MLPClassifier
+    from digitnet.sklearn import MLPRegressor as MLPRegressor
 
 
 def __getattr__(name: str) -> object:
-    """Imports ``digitnet.MLPClassifier``, which needs scikit-learn, on first use."""
+    """Imports ``digitnet.MLPClassifier`` and ``digitnet.MLPRegressor``, which need
+    scikit-learn, on first use."""
     if name == "MLPClassifier":
         from digitnet.sklearn import MLPClassifier
 
         return MLPClassifier
+    if name == "MLPRegressor":
+        from digitnet.sklearn import MLPRegressor
+
+        return MLPRegressor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

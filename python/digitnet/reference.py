@@ -99,6 +99,8 @@ class Network(NetworkAPI):
         self._cost, self._activations = cost_class, tuple(activations)
         self.rng = np.random.default_rng(self.seed)
         self._state: dict[str, Any] = {"optimizer": None}
+        self._weights: list[FloatArray] = []
+        self._biases: list[FloatArray] = []
         self._initialize(init)
 
     @property
@@ -117,12 +119,22 @@ class Network(NetworkAPI):
         return self._cost
 
     def _initialize(self, init: str) -> None:
-        check_init(init)
-        self._biases: list[FloatArray] = [self.rng.standard_normal(y) for y in self.sizes[1:]]
-        self._weights: list[FloatArray] = [
-            self.rng.standard_normal((y, x)) / (np.sqrt(x) if init == "scaled" else 1.0)
-            for x, y in itertools.pairwise(self.sizes)
-        ]
+        name = check_init(init)
+        if name in ("glorot", "glorot-sigmoid"):
+            # Glorot and Bengio's uniform rule, as scikit-learn's MLPs start (weights and
+            # biases alike): U(±√(f/(n_in + n_out))), f = 6, or 2 for logistic networks.
+            factor = 6.0 if name == "glorot" else 2.0
+            self._weights, self._biases = [], []
+            for x, y in itertools.pairwise(self.sizes):
+                bound = np.sqrt(factor / (x + y))
+                self._weights.append(self.rng.uniform(-bound, bound, (y, x)))
+                self._biases.append(self.rng.uniform(-bound, bound, y))
+        else:
+            self._biases = [self.rng.standard_normal(y) for y in self.sizes[1:]]
+            self._weights = [
+                self.rng.standard_normal((y, x)) / (np.sqrt(x) if name == "scaled" else 1.0)
+                for x, y in itertools.pairwise(self.sizes)
+            ]
         self._state = {"optimizer": None}
 
     def _get_weights(self) -> list[FloatArray]:
@@ -176,12 +188,26 @@ class Network(NetworkAPI):
         """The gradient of the cost summed over the rows of ``(x, y)``."""
         _check_finite("x", x)
         _check_finite("y", y)
+        _, nabla_b, nabla_w = self._gradient(x, y, masks, None)
+        return nabla_b, nabla_w
+
+    def _gradient(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        masks: list[FloatArray] | None,
+        sample_weight: FloatArray | None,
+    ) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
+        """The output for each row of ``x`` and the gradient of the cost summed over the rows,
+        each row's term times its weight when ``sample_weight`` is given."""
         activations, slopes = self._forward(x, masks)
         # The output error: (a - y) * f'(z) for the quadratic cost, a - y for cross-entropy with
-        # sigmoids and log-likelihood with softmax.
+        # sigmoids, log-likelihood with softmax and the Poisson cost with exp.
         delta = activations[-1] - y
         if self.cost is costs.QuadraticCost:
             delta = delta * slopes[-1]
+        if sample_weight is not None:
+            delta = delta * sample_weight[:, np.newaxis]
         nabla_b: list[FloatArray] = [np.zeros_like(b) for b in self._biases]
         nabla_w: list[FloatArray] = [np.zeros_like(w) for w in self._weights]
         nabla_b[-1] = delta.sum(axis=0)
@@ -190,7 +216,7 @@ class Network(NetworkAPI):
             delta = (delta @ self._weights[-layer + 1]) * slopes[-layer]
             nabla_b[-layer] = delta.sum(axis=0)
             nabla_w[-layer] = delta.T @ activations[-layer - 1]
-        return nabla_b, nabla_w
+        return activations[-1], nabla_b, nabla_w
 
     def _update(
         self,
@@ -201,7 +227,19 @@ class Network(NetworkAPI):
         masks: list[FloatArray] | None = None,
     ) -> None:
         nabla_b, nabla_w = self._backprop(x, y, masks)
-        m, eta, l2 = x.shape[0], options.eta, options.lmbda / n
+        self._step(nabla_b, nabla_w, x.shape[0], options, options.lmbda / n)
+
+    def _step(
+        self,
+        nabla_b: list[FloatArray],
+        nabla_w: list[FloatArray],
+        m: float,
+        options: StepOptions,
+        l2: float,
+    ) -> None:
+        """One step on the gradient sums ``nabla_b``, ``nabla_w`` of a mini-batch of size (or
+        total weight) ``m``, with ``l2·w`` added to each weight's mean gradient."""
+        eta = options.eta
         if options.optimizer is None:
             # network2.py: w <- (1 - eta*lmbda/n) w - (eta/m) nabla_w
             weights = [
@@ -238,6 +276,13 @@ class Network(NetworkAPI):
             elif isinstance(opt, Nesterov):
                 first[i] = opt.mu * first[i] - eta * g
                 new.append(p + opt.mu * first[i] - eta * g)
+            elif isinstance(opt, Adam) and opt.form == "efficient":
+                # The paper's section 2 reordering (scikit-learn's): the bias corrections go
+                # into the step size, so epsilon is added to sqrt(v), not to sqrt(v_hat).
+                first[i] = opt.beta1 * first[i] + (1 - opt.beta1) * g
+                second[i] = opt.beta2 * second[i] + (1 - opt.beta2) * (g * g)
+                rate = eta * np.sqrt(1 - opt.beta2**steps) / (1 - opt.beta1**steps)
+                new.append(p + -rate * first[i] / (np.sqrt(second[i]) + opt.epsilon))
             elif isinstance(opt, Adam):
                 first[i] = opt.beta1 * first[i] + (1 - opt.beta1) * g
                 second[i] = opt.beta2 * second[i] + (1 - opt.beta2) * g * g
@@ -287,6 +332,48 @@ class Network(NetworkAPI):
             self._update(xb, y[batch], options, n, masks)
             if on_progress is not None:
                 on_progress(done, len(batches))
+
+    def _fit_epoch(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        order: IntArray,
+        batch_size: int,
+        options: StepOptions,
+        sample_weight: FloatArray | None,
+    ) -> tuple[float, float]:
+        _check_finite("x", x)
+        _check_finite("y", y)
+        eps = float(np.finfo(np.float64).eps)
+        data = l2_total = 0.0
+        for start in range(0, x.shape[0], batch_size):
+            batch = order[start : start + batch_size]
+            weights = None if sample_weight is None else sample_weight[batch]
+            total = float(len(batch)) if weights is None else float(np.sum(weights))
+            if total == 0:
+                continue
+            outputs, nabla_b, nabla_w = self._gradient(x[batch], y[batch], None, weights)
+            losses = costs.sample_loss(self.cost, outputs, y[batch], eps)
+            if weights is not None:
+                losses = losses * weights
+            squares = sum(float(np.sum(w * w)) for w in self._weights)
+            data += len(batch) * float(np.sum(losses)) / total
+            l2_total += len(batch) * squares / total
+            l2 = options.lmbda / (total if options.batch_l2 else x.shape[0])
+            self._step(nabla_b, nabla_w, total, options, l2)
+        return data, l2_total
+
+    def _objective(
+        self, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None
+    ) -> tuple[float, float, list[FloatArray], list[FloatArray]]:
+        _check_finite("x", x)
+        _check_finite("y", y)
+        outputs, nabla_b, nabla_w = self._gradient(x, y, None, sample_weight)
+        losses = costs.sample_loss(self.cost, outputs, y, float(np.finfo(np.float64).eps))
+        if sample_weight is None:
+            return float(np.sum(losses)), float(x.shape[0]), nabla_w, nabla_b
+        total = float(np.sum(sample_weight))
+        return float(np.sum(losses * sample_weight)), total, nabla_w, nabla_b
 
     def _sgd(
         self,

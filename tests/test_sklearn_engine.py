@@ -1,0 +1,187 @@
+"""The engine's scikit-learn primitives against the NumPy reference: ``_fit_epoch`` (weighted
+mini-batches, L2 per mini-batch, the loss record) and ``_objective`` agree to 1e-10 in float64
+for every activation, output, cost and optimizer; and the estimators fit alike on both."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import digitnet
+from digitnet import costs, reference
+from digitnet.sgd import StepOptions
+from digitnet.training import Adam, Momentum, Nesterov
+
+#: Each output layer with the cost scikit-learn pairs it with, and targets for it.
+OUTPUTS = {
+    "softmax": costs.LogLikelihoodCost,
+    "sigmoid": costs.CrossEntropyCost,
+    "identity": costs.QuadraticCost,
+    "exp": costs.PoissonCost,
+}
+
+
+def targets(output: str, rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    if output == "softmax":
+        return np.eye(k)[rng.integers(0, k, n)]
+    if output == "sigmoid":
+        return rng.integers(0, 2, (n, k)).astype(float)
+    if output == "exp":
+        return rng.poisson(1.5, (n, k)).astype(float)
+    return rng.normal(size=(n, k))
+
+
+def pair(sizes: list[int], hidden: str, output: str, cost: Any, init: str, seed: int):
+    """An engine network and a reference one holding the engine's initial parameters."""
+    engine = digitnet.Network(
+        sizes, seed, "float64", cost=cost, activation=hidden, output=output, init=init
+    )
+    ref = reference.Network(sizes, seed, cost=cost, activation=hidden, output=output)
+    ref.weights = [np.array(w) for w in engine.weights]
+    ref.biases = [np.array(b) for b in engine.biases]
+    return engine, ref
+
+
+def assert_same_parameters(engine: Any, ref: Any) -> None:
+    for a, b in zip(engine.weights, ref.weights, strict=True):
+        assert_close(a, b)
+    for a, b in zip(engine.biases, ref.biases, strict=True):
+        assert_close(a, b)
+
+
+OPTIMIZERS = [None, Momentum(0.9), Nesterov(0.5), Adam(form="efficient"), Adam(0.0, 0.5, 1e-3)]
+
+
+@settings(max_examples=60)
+@given(
+    hidden=st.sampled_from(["identity", "sigmoid", "tanh", "relu"]),
+    output=st.sampled_from(list(OUTPUTS)),
+    quadratic=st.booleans(),
+    layers=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+    n=st.integers(1, 30),
+    batch_size=st.integers(1, 12),
+    weighted=st.booleans(),
+    batch_l2=st.booleans(),
+    lmbda=st.sampled_from([0.0, 0.01, 1.0]),
+    optimizer=st.sampled_from(OPTIMIZERS),
+    init=st.sampled_from(["glorot", "glorot-sigmoid"]),
+    seed=st.integers(0, 2**32),
+)
+def test_fit_epoch_is_the_references(
+    hidden: str,
+    output: str,
+    quadratic: bool,
+    layers: list[int],
+    n: int,
+    batch_size: int,
+    weighted: bool,
+    batch_l2: bool,
+    lmbda: float,
+    optimizer: Any,
+    init: str,
+    seed: int,
+) -> None:
+    rng = np.random.default_rng(seed)
+    cost = costs.QuadraticCost if quadratic and output == "sigmoid" else OUTPUTS[output]
+    sizes = [3, *layers, 2]
+    engine, ref = pair(sizes, hidden, output, cost, init, seed)
+    x, y = rng.normal(size=(n, 3)), targets(output, rng, n, 2)
+    w = rng.uniform(0.0, 2.0, n) if weighted else None
+    eta = 0.01 if output == "exp" else 0.1
+    options = StepOptions(eta, lmbda, optimizer, batch_l2=batch_l2)
+    for _ in range(2):  # the optimizer's state carries over
+        order = rng.permutation(n).astype(np.int64)
+        got = engine._fit_epoch(x, y, order, batch_size, options, w)
+        expected = ref._fit_epoch(x, y, order, batch_size, options, w)
+        assert got[0] == pytest.approx(expected[0], rel=1e-10, abs=1e-300)
+        # The engine skips the squared norm when no L2 term uses it (lmbda 0).
+        assert lmbda * got[1] == pytest.approx(lmbda * expected[1], rel=1e-10, abs=1e-300)
+        assert_same_parameters(engine, ref)
+
+
+@settings(max_examples=40)
+@given(
+    hidden=st.sampled_from(["identity", "sigmoid", "tanh", "relu"]),
+    output=st.sampled_from(list(OUTPUTS)),
+    layers=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+    n=st.integers(1, 40),
+    weighted=st.booleans(),
+    seed=st.integers(0, 2**32),
+)
+def test_objective_is_the_references(
+    hidden: str, output: str, layers: list[int], n: int, weighted: bool, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    engine, ref = pair([4, *layers, 3], hidden, output, OUTPUTS[output], "glorot", seed)
+    x, y = rng.normal(size=(n, 4)), targets(output, rng, n, 3)
+    w = rng.uniform(0.1, 2.0, n) if weighted else None
+    data, total, grad_w, grad_b = engine._objective(x, y, w)
+    ref_data, ref_total, ref_w, ref_b = ref._objective(x, y, w)
+    assert data == pytest.approx(ref_data, rel=1e-10)
+    assert total == pytest.approx(ref_total, rel=1e-12)
+    for a, b in zip([*grad_w, *grad_b], [*ref_w, *ref_b], strict=True):
+        assert_close(np.asarray(a).reshape(np.shape(b)), b)
+
+
+@pytest.mark.parametrize(
+    ("which", "params"),
+    [
+        ("classifier", {"solver": "adam"}),
+        ("classifier", {"solver": "sgd", "learning_rate": "invscaling", "activation": "logistic"}),
+        ("classifier", {"solver": "sgd", "loss": "quadratic", "init": "large", "momentum": 0}),
+        ("classifier", {"solver": "lbfgs"}),
+        ("regressor", {"solver": "sgd", "early_stopping": True, "activation": "tanh"}),
+        ("regressor", {"solver": "adam", "loss": "poisson", "learning_rate_init": 0.01}),
+    ],
+)
+def test_the_estimators_fit_alike_on_both_backends(
+    which: str, params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the same start (the engine's, copied into the reference's estimator with the
+    epoch loop's state), six more epochs (or L-BFGS-B iterations) give the same fit."""
+    pytest.importorskip("sklearn")
+    from digitnet import sklearn as dsk
+    from digitnet.sklearn import _backend
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5))
+    y = rng.integers(0, 3, 60) if which == "classifier" else rng.poisson(2.0, 60).astype(float)
+    cls = dsk.MLPClassifier if which == "classifier" else dsk.MLPRegressor
+    models = {}
+    for backend in ("engine", "reference"):
+        monkeypatch.setattr(_backend, "BACKEND", backend)
+        model = cls(hidden_layer_sizes=(6,), random_state=0, warm_start=True, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.set_params(max_iter=1).fit(x, y)
+        models[backend] = model
+    engine, ref = models["engine"], models["reference"]
+    ref.coefs_ = [c.copy() for c in engine.coefs_]
+    ref.intercepts_ = [b.copy() for b in engine.intercepts_]
+    for name in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+                 "_best_coefs", "_best_intercepts", "_no_improvement_count"):  # fmt: skip
+        if hasattr(engine, name):
+            value = getattr(engine, name)
+            setattr(ref, name, value.copy() if isinstance(value, list) else value)
+    for backend, model in models.items():
+        monkeypatch.setattr(_backend, "BACKEND", backend)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.set_params(max_iter=6).fit(x, y)
+    assert type(engine._network) is digitnet.Network
+    assert type(ref._network) is reference.Network
+    rtol = 1e-8 if params["solver"] == "lbfgs" else 1e-10
+    for a, b in zip([*engine.coefs_, *engine.intercepts_], [*ref.coefs_, *ref.intercepts_],
+                    strict=True):  # fmt: skip
+        assert_close(a, b, rtol)
+    assert engine.loss_ == pytest.approx(ref.loss_, rel=rtol)
+    assert engine.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(engine.predict_proba(x) if which == "classifier" else
+                               engine.predict(x), ref.predict_proba(x) if which == "classifier"
+                               else ref.predict(x), rtol=1e-8)  # fmt: skip
