@@ -20,6 +20,7 @@ import pytest
 import digitnet
 from digitnet import _core, errors, network2, plots
 from digitnet.history import EpochResult, History
+from digitnet.sgd import StepOptions
 from digitnet.training import EarlyStopping, HalveOnPlateau
 
 PACKAGE = Path(digitnet.__file__).parent
@@ -200,7 +201,7 @@ def test_the_binding_raises_digitnets_own_divergence_error() -> None:
 
     def train_until_it_diverges() -> None:
         for _ in range(50):
-            core.update_mini_batch(x, y, 1e30)
+            core.update_mini_batch(x, y, StepOptions(1e30))
 
     with pytest.raises(digitnet.DivergenceError, match="training diverged"):
         train_until_it_diverges()

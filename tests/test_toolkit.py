@@ -267,15 +267,7 @@ def engine_update(
     masks: list[np.ndarray],
 ) -> None:
     """One step of the engine with explicit masks (the binding's own entry point)."""
-    optimizer = None if options.optimizer is None else options.optimizer._core()
-    net._core.update_mini_batch(
-        *as_dtype(net, [x, y]),
-        options.eta,
-        options.lmbda,
-        n,
-        optimizer,
-        as_dtype(net, masks) or None,
-    )
+    net._core.update_mini_batch(*as_dtype(net, [x, y]), options, n, as_dtype(net, masks) or None)
 
 
 def parameters(net: AnyNet) -> list[np.ndarray]:

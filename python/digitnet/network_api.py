@@ -150,8 +150,8 @@ class NetworkAPI(ABC):
         Returns ``(data, l2)``: ``Σ_b m_b·D_b/s_b`` and ``Σ_b m_b·‖W‖²_b/s_b`` over the
         mini-batches ``b``, where ``m_b`` is the mini-batch's rows, ``s_b`` its total weight,
         ``D_b = Σ_i w_i·ℓ_i`` with :func:`digitnet.costs.sample_loss` ``ℓ`` of each row, and
-        ``‖W‖²_b`` the squared norm of all the weights just before ``b``'s step: what
-        scikit-learn's ``loss_`` is made of.
+        ``‖W‖²_b`` the squared norm of all the weights just before ``b``'s step (not
+        measured, so ``l2 = 0``, when ``lmbda`` is 0): what scikit-learn's ``loss_`` is made of.
         """
 
     @abstractmethod
