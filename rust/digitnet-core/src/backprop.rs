@@ -232,9 +232,15 @@ impl<F: Float> Backprop<F> {
             );
             if step.l2 != 0.0 {
                 let l2 = F::from_f64(step.l2);
-                for (g, &w) in nabla_w.iter_mut().zip(net.weights()[l].iter()) {
-                    *g = l2.mul_add(w, *g);
-                }
+                let (g, w) = (contiguous_mut(nabla_w), contiguous(&net.weights()[l]));
+                crate::kernels::vectorised(
+                    #[inline(always)]
+                    || {
+                        for (g, &w) in g.iter_mut().zip(w) {
+                            *g = l2.mul_add(w, *g);
+                        }
+                    },
+                );
             }
             let nabla_b = &mut self.gradients.biases[l];
             sum_rows(&live(&self.deltas[l], m), nabla_b);
@@ -515,7 +521,10 @@ fn live_rows<F>(buffer: &Array2<F>, m: usize) -> Rows<'_, F> {
 
 /// The largest absolute value in `a`, as an f64.
 fn max_abs<F: Float>(a: &ArrayView2<'_, F>) -> f64 {
-    a.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64()))
+    match a.as_slice() {
+        Some(values) => crate::scan::max_abs(values),
+        None => a.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())),
+    }
 }
 
 /// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.

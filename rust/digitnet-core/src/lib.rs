@@ -27,6 +27,7 @@ mod optimizer;
 mod parallel;
 mod prefetch;
 mod rng;
+mod scan;
 mod thread_choice;
 mod training;
 

@@ -1,4 +1,4 @@
-use ndarray::{Array1, Array2, Zip};
+use ndarray::{Array1, Array2};
 
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::{Error, Float, Network, Result};
@@ -167,24 +167,34 @@ fn step<F: Float, D: ndarray::Dimension>(
     second: Option<&mut ndarray::Array<F, D>>,
     commit: bool,
 ) -> bool {
+    let w = flat_mut(w);
+    let g = flat(g);
     let eta_f = F::from_f64(eta);
-    let mut finite = true;
     match (optimizer, first, second) {
         (Optimizer::Momentum { mu } | Optimizer::Nesterov { mu }, Some(v), _) => {
+            let v = flat_mut(v);
             let mu = F::from_f64(mu);
             let nesterov = matches!(optimizer, Optimizer::Nesterov { .. });
-            Zip::from(w).and(v).and(g).for_each(|w, v, &g| {
-                let new_v = mu * *v - eta_f * g;
-                let new_w = if nesterov {
-                    *w + mu * new_v - eta_f * g
-                } else {
-                    *w + new_v
-                };
-                finite &= new_w.is_finite() && new_v.is_finite();
-                if commit {
-                    (*w, *v) = (new_w, new_v);
-                }
-            });
+            crate::kernels::vectorised(
+                #[inline(always)]
+                || {
+                    let mut finite = true;
+                    for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
+                        let new_v = mu * *v - eta_f * g;
+                        let new_w = if nesterov {
+                            *w + mu * new_v - eta_f * g
+                        } else {
+                            *w + new_v
+                        };
+                        // `&`, not `&&`: no branch, so the loop vectorises.
+                        finite &= new_w.is_finite() & new_v.is_finite();
+                        if commit {
+                            (*w, *v) = (new_w, new_v);
+                        }
+                    }
+                    finite
+                },
+            )
         }
         (
             Optimizer::Adam {
@@ -196,6 +206,7 @@ fn step<F: Float, D: ndarray::Dimension>(
             Some(m),
             Some(v),
         ) => {
+            let (m, v) = (flat_mut(m), flat_mut(v));
             let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
             let (bias1, bias2) = (1.0 - power(beta1, steps), 1.0 - power(beta2, steps));
             // The efficient form folds both corrections into the rate, as scikit-learn does.
@@ -209,28 +220,52 @@ fn step<F: Float, D: ndarray::Dimension>(
                 F::from_f64(correct1),
                 F::from_f64(correct2),
             );
-            Zip::from(w).and(m).and(v).and(g).for_each(|w, m, v, &g| {
-                let new_m = b1 * *m + (F::one() - b1) * g;
-                let new_v = b2 * *v + (F::one() - b2) * g * g;
-                let new_w = *w - rate * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
-                finite &= new_w.is_finite() && new_m.is_finite() && new_v.is_finite();
-                if commit {
-                    (*w, *m, *v) = (new_w, new_m, new_v);
-                }
-            });
+            crate::kernels::vectorised(
+                #[inline(always)]
+                || {
+                    let mut finite = true;
+                    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
+                    {
+                        let new_m = b1 * *m + (F::one() - b1) * g;
+                        let new_v = b2 * *v + (F::one() - b2) * g * g;
+                        let new_w =
+                            *w - rate * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
+                        finite &= new_w.is_finite() & new_m.is_finite() & new_v.is_finite();
+                        if commit {
+                            (*w, *m, *v) = (new_w, new_m, new_v);
+                        }
+                    }
+                    finite
+                },
+            )
         }
         // Plain SGD; also what a state without its arrays falls back to, which `new` never makes.
-        _ => {
-            Zip::from(w).and(g).for_each(|w, &g| {
-                let new_w = *w - eta_f * g;
-                finite &= new_w.is_finite();
-                if commit {
-                    *w = new_w;
+        _ => crate::kernels::vectorised(
+            #[inline(always)]
+            || {
+                let mut finite = true;
+                for (w, &g) in w.iter_mut().zip(g) {
+                    let new_w = *w - eta_f * g;
+                    finite &= new_w.is_finite();
+                    if commit {
+                        *w = new_w;
+                    }
                 }
-            });
-        }
+                finite
+            },
+        ),
     }
-    finite
+}
+
+/// The elements of a parameter-shaped array (always in standard layout: the engine makes them).
+fn flat<F, D: ndarray::Dimension>(a: &ndarray::Array<F, D>) -> &[F] {
+    a.as_slice_memory_order()
+        .expect("parameter arrays are contiguous")
+}
+
+fn flat_mut<F, D: ndarray::Dimension>(a: &mut ndarray::Array<F, D>) -> &mut [F] {
+    a.as_slice_memory_order_mut()
+        .expect("parameter arrays are contiguous")
 }
 
 /// `base^exponent` by repeated squaring, written out so that it is the same sequence of

@@ -7,8 +7,12 @@ use std::time::Instant;
 
 /// Mini-batches per measurement.
 const BLOCK: usize = 64;
-/// Every this many blocks, the slower choice is measured again (the machine's load changes).
-const PROBE_EVERY: u64 = 8;
+/// The slower choice is measured again after this many blocks at first (the machine's load
+/// changes), and the interval doubles, up to [`PROBE_MAX`], each time a probe confirms the
+/// choice: a probe runs a whole block the slower way, and at a fixed 1 in 8 that alone made the
+/// default slower than one thread on small networks, where two threads lose.
+const PROBE_MIN: u64 = 8;
+const PROBE_MAX: u64 = 64;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ThreadChoice {
@@ -19,6 +23,11 @@ pub(crate) struct ThreadChoice {
     in_block: usize,
     started: Option<Instant>,
     blocks: u64,
+    /// Blocks between probes, and the blocks since the last probe.
+    probe_every: u64,
+    since_probe: u64,
+    /// Whether the block being measured is a probe.
+    probing: bool,
 }
 
 impl ThreadChoice {
@@ -56,7 +65,11 @@ impl ThreadChoice {
         if self.in_block < BLOCK {
             return;
         }
-        let per_batch = started.elapsed().as_secs_f64() / BLOCK as f64;
+        self.record(started.elapsed().as_secs_f64() / BLOCK as f64);
+    }
+
+    /// Takes a finished block's seconds per mini-batch and chooses the next block's threads.
+    fn record(&mut self, per_batch: f64) {
         self.blocks += 1;
         // The very first block warms the workers and caches up: it is not a measurement.
         if self.blocks > 1 {
@@ -73,7 +86,19 @@ impl ThreadChoice {
             (_, None) => true,
             (Some(single), Some(multi)) => {
                 let faster = multi <= single;
-                if self.blocks.is_multiple_of(PROBE_EVERY) {
+                if self.probing {
+                    // The probe just measured the slower choice: if it is still slower, look
+                    // again less often; if it won, keep it and look often again.
+                    self.probe_every = if faster == self.use_all {
+                        PROBE_MIN
+                    } else {
+                        (self.probe_every.max(PROBE_MIN) * 2).min(PROBE_MAX)
+                    };
+                    self.since_probe = 0;
+                }
+                self.since_probe += 1;
+                self.probing = self.since_probe >= self.probe_every.max(PROBE_MIN);
+                if self.probing {
                     !faster
                 } else {
                     faster
@@ -103,5 +128,35 @@ mod tests {
         assert!(choice.single.is_some() && choice.multi.is_some());
         let ones = seen.iter().filter(|&&t| t == 1).count();
         assert!(ones >= BLOCK && ones < seen.len());
+    }
+
+    /// Runs `blocks` blocks whose seconds per mini-batch are `single` or `multi`; returns the
+    /// threads each block used.
+    fn simulate(choice: &mut ThreadChoice, blocks: usize, single: f64, multi: f64) -> Vec<usize> {
+        (0..blocks)
+            .map(|_| {
+                let threads = choice.threads(2);
+                choice.record(if threads == 1 { single } else { multi });
+                threads
+            })
+            .collect()
+    }
+
+    #[test]
+    fn probes_grow_rare_while_the_choice_holds_and_frequent_when_it_flips() {
+        let mut choice = ThreadChoice::default();
+        // Two threads lose: after the first probes, at most one block in PROBE_MAX uses them.
+        let seen = simulate(&mut choice, 1000, 1.0, 1.5);
+        let late = &seen[500..];
+        let probes = late.iter().filter(|&&t| t == 2).count();
+        assert!(
+            probes >= 1 && probes <= late.len() / PROBE_MAX as usize + 1,
+            "{probes}"
+        );
+        // The load changes and two threads win: the next probe finds it and keeps them.
+        let seen = simulate(&mut choice, 3 * PROBE_MAX as usize, 1.0, 0.5);
+        let switched = seen.iter().position(|&t| t == 2).expect("a probe");
+        assert!(switched <= PROBE_MAX as usize, "{switched}");
+        assert!(seen[seen.len() - 20..].iter().filter(|&&t| t == 2).count() >= 18);
     }
 }

@@ -519,29 +519,48 @@ fn batch_loss<F: Float>(
     for (i, (a, y)) in a.outer_iter().zip(y.outer_iter()).enumerate() {
         let w = weights.map_or(1.0, |w| w[i].to_f64());
         if w != 0.0 {
-            let (a, y) = (a.to_vec(), y.to_vec());
+            let (a, y) = (row(&a), row(&y));
             total += w * cost.sample_loss(&a, &y);
         }
     }
     total
 }
 
+/// A row as a slice: borrowed when contiguous (always, for the engine's own buffers).
+fn row<'a, F: Clone>(r: &'a ndarray::ArrayView1<'_, F>) -> std::borrow::Cow<'a, [F]> {
+    match r.as_slice() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(r.to_vec()),
+    }
+}
+
 /// The sum of every squared weight (not biases), in layer and row-major order.
 fn squared_norm<F: Float>(net: &Network<F>) -> f64 {
-    net.weights()
-        .iter()
-        .flat_map(|w| w.iter())
-        .fold(0.0, |sum, &v| {
-            let v = v.to_f64();
-            v.mul_add(v, sum)
-        })
+    // One chain of fused multiply-adds (a fixed order); compiled for the kernel's instruction
+    // set so that each is an instruction, not a call into the C library.
+    crate::kernels::vectorised(
+        #[inline(always)]
+        || {
+            let mut sum = 0.0_f64;
+            for w in net.weights() {
+                for &v in crate::backprop::contiguous(w) {
+                    let v = v.to_f64();
+                    sum = v.mul_add(v, sum);
+                }
+            }
+            sum
+        },
+    )
 }
 
 /// Each layer's largest |w|: where the overflow bounds of plain SGD start.
 fn weight_bounds<F: Float>(net: &Network<F>) -> Vec<f64> {
     net.weights()
         .iter()
-        .map(|w| w.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())))
+        .map(|w| match w.as_slice() {
+            Some(values) => crate::scan::max_abs(values),
+            None => w.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())),
+        })
         .collect()
 }
 
