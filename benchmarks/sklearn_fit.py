@@ -110,6 +110,12 @@ def compare(
             fits["scikit-learn"].append(timed_fit(SkMLP, params, data))
             fits["digitnet"].append(timed_fit(DnMLP, params, data))
         per_epoch = {k: statistics.median(f.per_epoch for f in v) for k, v in fits.items()}
+        print(
+            f"  ({name}: scikit-learn {per_epoch['scikit-learn']:.3f} s/epoch, digitnet "
+            f"{per_epoch['digitnet']:.3f})",
+            file=sys.stderr,
+            flush=True,
+        )
         rows.append(
             {
                 "setting": name,

@@ -90,7 +90,7 @@ impl Activation {
     /// Applies the activation in place to one sample's weighted inputs (bias included), writing
     /// the slopes `f'(z)` into `slope`. Softmax's slope is a Jacobian that its log-likelihood
     /// cost never needs: `slope` is then left untouched.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply<F: Float>(self, z: &mut [F], slope: &mut [F]) {
         match self {
             Activation::Sigmoid => {
@@ -122,7 +122,7 @@ impl Activation {
     }
 
     /// The activation alone, for inference.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn apply_inference<F: Float>(self, z: &mut [F]) {
         match self {
             Activation::Sigmoid => z.iter_mut().for_each(|z| *z = sigmoid_and_slope(*z).0),

@@ -448,9 +448,15 @@ impl<F: Float> Backprop<F> {
                 // `slope`.
                 let (a, slope) = unsafe { (a.range(cells.clone()), slope.range(cells.clone())) };
                 kernels::dense(input.slice(rows), w, bias, a);
-                for (a, slope) in a.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n)) {
-                    activation.apply(a, slope);
-                }
+                // The exponential vectorises only when compiled for the kernel's registers.
+                kernels::vectorised(
+                    #[inline(always)]
+                    || {
+                        for (a, slope) in a.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n)) {
+                            activation.apply(a, slope);
+                        }
+                    },
+                );
                 if let Some(mask) = mask {
                     for ((a, s), &k) in a.iter_mut().zip(slope.iter_mut()).zip(&mask[cells]) {
                         *a = *a * k;

@@ -439,9 +439,15 @@ impl<F: Float> Network<F> {
                     contiguous1(&self.biases[l]),
                     z,
                 );
-                for row in z.chunks_exact_mut(n) {
-                    self.activations[l].apply_inference(row);
-                }
+                let activation = self.activations[l];
+                kernels::vectorised(
+                    #[inline(always)]
+                    || {
+                        for row in z.chunks_exact_mut(n) {
+                            activation.apply_inference(row);
+                        }
+                    },
+                );
             }
             start += m;
         }
