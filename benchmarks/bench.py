@@ -18,11 +18,11 @@ threads; the runs of one implementation at its thread counts take turns. For eac
 seconds per epoch (medians), samples per second, achieved GFLOP/s against the roofline of a
 2048×2048 NumPy matmul in the same dtype on as many BLAS threads, and the ratio to digitnet at
 the same setting; then digitnet's thread scaling, its figures beside the previous engine's
-(``baseline-0.1.json``), inference on the 10,000 test images (``--quick``: 2,000) at 1 and 2
-threads, the wall time and peak memory of ``python -m digitnet train``, the whole ``fit`` of
-scikit-learn's MLPClassifier against ``digitnet.sklearn.MLPClassifier`` (``sklearn_fit.py``;
-``--no-sklearn`` skips it), and the issues' targets with PASS/FAIL.
-``--json PATH`` writes every figure.
+(``baseline-0.1*.json``, the file measured on this CPU), inference on the 10,000 test images
+(``--quick``: 2,000) at 1 and 2 threads, the wall time and peak memory of ``python -m digitnet
+train``, the whole ``fit`` of scikit-learn's MLPClassifier against
+``digitnet.sklearn.MLPClassifier`` (``sklearn_fit.py``; ``--no-sklearn`` skips it), and the
+issues' targets with PASS/FAIL. ``--json PATH`` writes every figure.
 
 The machine's environment sets ``OPENBLAS_CORETYPE=Haswell`` and ``OPENBLAS_L2_SIZE``, which
 make OpenBLAS use its Haswell (AVX2) kernels on a CPU that has AVX-512; both are removed from
@@ -84,6 +84,9 @@ QUICK_TEST_SAMPLES = 2_000
 MIB = 1024 * 1024
 ROOFLINE_N = 2048
 BASELINE_FILE = Path(__file__).resolve().parent / "baseline-0.1.json"
+#: The previous engine's figures, one file per machine it was measured on (``cpu`` names it):
+#: ``previous_engine.py --write`` makes one for the machine it runs on.
+BASELINE_FILES = sorted(BASELINE_FILE.parent.glob("baseline-0.1*.json"))
 
 # The targets the summary checks (issue 10).
 TARGET_VS_LEAN = 4.0
@@ -700,7 +703,7 @@ def train_seconds(runs: Sequence[TrainRun]) -> float | None:
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
-    """The previous engine's seconds per 50,000-sample epoch, from ``baseline-0.1.json``."""
+    """The previous engine's seconds per 50,000-sample epoch, from a ``baseline-0.1*.json``."""
 
     #: ``seconds[config key][dtype]``.
     seconds: dict[str, dict[str, float]]
@@ -708,13 +711,20 @@ class Baseline:
     engine: str
     #: The CPU model the figures were measured on (``cpu_model()``'s text there).
     cpu: str
+    #: The file they came from.
+    file: str
 
     def scaled(self, key: str, dtype: str, samples: int) -> float:
         """The previous engine's seconds for an epoch of ``samples`` samples."""
         return self.seconds[key][dtype] * samples / self.samples
 
 
-def load_baseline(path: Path = BASELINE_FILE) -> Baseline:
+def load_baseline(path: Path | None = None) -> Baseline:
+    """The previous engine's figures: from ``path``, else those measured on this machine's CPU,
+    else ``baseline-0.1.json``."""
+    if path is None:
+        documents = {p: json.loads(p.read_text()) for p in BASELINE_FILES}
+        path = next((p for p, d in documents.items() if d["cpu"] == cpu_model()), BASELINE_FILE)
     document = json.loads(path.read_text())
     seconds = {
         key: {dtype: float(entry[dtype]) for dtype in ("float64", "float32")}
@@ -723,7 +733,9 @@ def load_baseline(path: Path = BASELINE_FILE) -> Baseline:
     missing = [c.key for c in CONFIGS if c.key not in seconds]
     if missing:
         raise SystemExit(f"bench.py: {path.name} has no figures for {', '.join(missing)}")
-    return Baseline(seconds, TRAIN_SAMPLES, str(document["engine_commit"]), str(document["cpu"]))
+    return Baseline(
+        seconds, TRAIN_SAMPLES, str(document["engine_commit"]), str(document["cpu"]), path.name
+    )
 
 
 def digitnet_timing(timings: Sequence[Timing], dtype: str, threads: int) -> Timing:
@@ -909,7 +921,7 @@ def previous_rows(
 
 def print_previous(rows: list[dict[str, Any]], baseline: Baseline, samples: int) -> None:
     print(
-        f"\n== against the previous engine ({BASELINE_FILE.name}: commit {baseline.engine}, one "
+        f"\n== against the previous engine ({baseline.file}: commit {baseline.engine}, one "
         "thread, quiet machine)"
     )
     if samples != baseline.samples:
@@ -1348,7 +1360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if cpu_model() != baseline.cpu:
         print(
-            f"WARNING: the previous engine's figures ({BASELINE_FILE.name}) were measured on "
+            f"WARNING: the previous engine's figures ({baseline.file}) were measured on "
             f"{baseline.cpu}, this is {cpu_model()}: the comparison with them means little"
         )
     if args.quick or n != TRAIN_SAMPLES:
@@ -1393,7 +1405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "torch_roofline_gflops": torch_roof,
             "training": training_json,
             "thread_scaling": scaling,
-            "previous_engine": {"file": BASELINE_FILE.name, "rows": previous},
+            "previous_engine": {"file": baseline.file, "rows": previous},
             "inference": [
                 {
                     **dataclasses.asdict(r),

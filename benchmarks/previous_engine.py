@@ -111,7 +111,9 @@ def main() -> int:
     print(f"machine: {cpu_model()}, load average at start: {os.getloadavg()}")
     figures: dict[str, dict[str, dict[str, float]]] = {"previous": {}, "current": {}}
     versions: dict[str, str] = {}
-    print(f"{'configuration':18} {'dtype':8} {'previous s/ep':>13} {'current s/ep':>13} {'÷ prev':>7}")
+    print(
+        f"{'configuration':18} {'dtype':8} {'previous s/ep':>13} {'current s/ep':>13} {'÷ prev':>7}"
+    )
     for key, *_ in CONFIGS:
         for dtype in ("float64", "float32"):
             runs: dict[str, list[float]] = {"previous": [], "current": []}
