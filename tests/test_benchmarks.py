@@ -267,3 +267,21 @@ def test_bench_quick_runs_to_its_summary(mnist_dir: Path, tmp_path: Path) -> Non
     assert all(row["seconds_per_epoch"] > 0 for row in book["rows"])
     assert figures["memory"]["returncode"] == 0
     assert figures["memory"]["peak_rss_mib"] > figures["memory"]["dataset_mib"] / 2
+
+
+def test_every_baseline_file_covers_bench_configurations_and_names_one_cpu() -> None:
+    """bench.py compares with the baseline file measured on this machine's CPU: each file must
+    hold every configuration previous_engine.py measures, and no two may claim the same CPU."""
+    previous_engine = load("previous_engine")
+    keys = [config[0] for config in previous_engine.CONFIGS]
+    files = sorted(BENCHMARKS.glob("baseline-0.1*.json"))
+    assert len(files) >= 2
+    cpus = []
+    for path in files:
+        document = json.loads(path.read_text())
+        cpus.append(document["cpu"])
+        figures = document["training_seconds_per_epoch"]
+        for key in keys:
+            for dtype in ("float64", "float32"):
+                assert figures[key][dtype] > 0, (path.name, key, dtype)
+    assert len(set(cpus)) == len(cpus), cpus

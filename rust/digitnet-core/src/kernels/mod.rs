@@ -528,6 +528,7 @@ mod speed {
                 (10, 30, 784, true),
                 (100, 800, 784, false),
                 (100, 800, 784, true),
+                (200, 100, 784, true),
             ] {
                 let aligned = |len: usize, v: f64| {
                     let buf = vec![v; len + 8];
