@@ -15,6 +15,7 @@ import pytest
 import digitnet
 from digitnet import persistence
 from digitnet.errors import ModelFileError
+from digitnet.sgd import StepOptions
 
 
 def network2_file(path: Path, sizes: list[int], seed: int = 0, **overrides: Any) -> dict[str, Any]:
@@ -136,3 +137,60 @@ def test_saved_files_get_the_usual_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [None, digitnet.Momentum(0.9), digitnet.Nesterov(0.5), digitnet.Adam(form="efficient")],
+    ids=["sgd", "momentum", "nesterov", "adam"],
+)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_pickled_network_keeps_its_optimizer_state(optimizer: Any, dtype: str) -> None:
+    """Pickling keeps the velocities and Adam's moments and step count: the copy's next epoch
+    (in the same order) gives the original's parameters bit for bit."""
+    rng = np.random.default_rng(4)
+    x = rng.random((40, 6)).astype(dtype)
+    y = rng.integers(0, 3, 40)
+    net = digitnet.Network([6, 5, 3], seed=2, dtype=dtype)
+    net.SGD((x, y), 2, 8, 0.5, optimizer=optimizer, verbose=False, progress=False)
+    copy = pickle.loads(pickle.dumps(net))
+    # One more epoch in a fixed order (the random stream is not pickled), as the scikit-learn
+    # estimators train.
+    targets = np.eye(3, dtype=dtype)[y]
+    order = np.arange(40, dtype=np.int64)[::-1].copy()
+    options = StepOptions(0.5, optimizer=optimizer)
+    for n in (net, copy):
+        n._fit_epoch(x, targets, order, 8, options, None)
+    for a, b in zip([*net.weights, *net.biases], [*copy.weights, *copy.biases], strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_a_malformed_optimizer_state_is_a_value_error() -> None:
+    net = digitnet.Network([3, 2, 2], seed=1)
+    x = np.random.default_rng(0).random((4, 3))
+    net.SGD(
+        (x, np.array([0, 1, 1, 0])),
+        1,
+        2,
+        0.5,
+        optimizer=digitnet.Adam(),
+        progress=False,
+        verbose=False,
+    )
+    state = net._core.optimizer_state()
+    assert state is not None
+    kind, values, steps, first_w, first_b, second_w, second_b = state
+    assert kind == "adam"
+    assert steps == 2
+    for bad, match in [
+        (("adam", values, steps, first_w[:1], first_b, second_w, second_b), "first_w"),
+        (("adam", values, steps, first_w, first_b, [w.T for w in second_w], second_b), "second_w"),
+        (("rmsprop", [], steps, [], [], [], []), "unknown optimizer"),
+        (
+            ("adam", values, steps, first_w, first_b, [-w for w in second_w], second_b),
+            "non-negative",
+        ),
+        ((1, 2), "tuple"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            net._core.set_optimizer_state(bad)  # type: ignore[arg-type]

@@ -220,17 +220,39 @@ def test_string_labels_multilabel_and_predict_log_proba() -> None:
     assert model.out_activation_ == "logistic"
 
 
-def test_pickle_round_trip_predicts_the_same_and_continues() -> None:
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"solver": "adam"},
+        {"solver": "sgd"},
+        {"solver": "sgd", "nesterovs_momentum": False},
+        {"solver": "sgd", "momentum": 0.0},
+    ],
+    ids=["adam", "nesterov", "momentum", "plain-sgd"],
+)
+@pytest.mark.parametrize("estimator", [MLPClassifier, MLPRegressor])
+def test_pickle_round_trip_predicts_the_same_and_continues_exactly(
+    estimator: Any, params: dict[str, Any]
+) -> None:
+    """As scikit-learn's pickles keep the optimizer (velocities, Adam's moments and step), so
+    do digitnet's: the copy's next partial_fit gives the original's parameters exactly."""
     x, y = np.random.default_rng(0).normal(size=(40, 3)), np.resize([0, 1, 2], 40)
-    model = MLPClassifier((5,), solver="adam", random_state=0).partial_fit(x, y, classes=[0, 1, 2])
+    model = estimator(hidden_layer_sizes=(5,), random_state=0, **params)
+    model = (
+        model.partial_fit(x, y, classes=[0, 1, 2])
+        if estimator is MLPClassifier
+        else model.partial_fit(x, y)
+    )
+    model.partial_fit(x, y)
     copy = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(copy.predict_proba(x), model.predict_proba(x))
+    np.testing.assert_array_equal(copy.predict(x), model.predict(x))
     for fitted in (copy, model):
         fitted.partial_fit(x, y)
-    # The engine's network pickles its parameters, not Adam's moments (scikit-learn's pickles
-    # keep them): the copy's next epoch restarts them, so only its bookkeeping is compared.
-    assert copy.t_ == model.t_ == 80
-    assert all(np.all(np.isfinite(c)) for c in copy.coefs_)
+    assert copy.t_ == model.t_ == 120
+    for a, b in zip(
+        [*copy.coefs_, *copy.intercepts_], [*model.coefs_, *model.intercepts_], strict=True
+    ):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_coefs_set_by_hand_are_used_for_prediction() -> None:

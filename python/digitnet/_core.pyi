@@ -26,6 +26,17 @@ __all__ = [
 __version__: str
 
 _FloatArray = NDArray[np.floating[Any]]
+#: (kind, hyperparameters, steps, first_w, first_b, second_w, second_b): see
+#: ``rust/digitnet-py/src/optimizer_state.rs``.
+_OptimizerState = tuple[
+    str,
+    list[float],
+    int,
+    list[_FloatArray],
+    list[_FloatArray],
+    list[_FloatArray],
+    list[_FloatArray],
+]
 
 class _StepOptions(Protocol):
     """What the engine reads of ``digitnet.sgd.StepOptions`` (by attribute name); the
@@ -87,6 +98,8 @@ class Network:
         n: int | None = None,
         masks: Sequence[_FloatArray] | None = None,
     ) -> None: ...
+    def optimizer_state(self) -> _OptimizerState | None: ...
+    def set_optimizer_state(self, state: _OptimizerState) -> None: ...
     def reset_optimizer(self) -> None: ...
     def sgd(
         self,

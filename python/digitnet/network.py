@@ -102,7 +102,9 @@ class Network(NetworkAPI):
         return self.copy()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickles as sizes, seed, dtype and parameters (for multiprocessing and joblib).
+        """Pickles as sizes, seed, dtype, parameters and the optimizer's state (velocities,
+        Adam's moments), for multiprocessing and joblib: an unpickled network goes on training
+        with the same optimizer as this one would.
 
         The random stream is not kept: an unpickled network shuffles as a fresh one of the same
         seed would. Files from others are better exchanged with :meth:`save`, which, unlike
@@ -116,6 +118,7 @@ class Network(NetworkAPI):
             "activations": self.activations,
             "weights": [np.array(w) for w in self.weights],
             "biases": [np.array(b) for b in self.biases],
+            "optimizer_state": self._core.optimizer_state(),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -130,6 +133,10 @@ class Network(NetworkAPI):
         )
         self.weights = state["weights"]
         self.biases = state["biases"]
+        # Absent from pickles made before the state was kept.
+        optimizer_state = state.get("optimizer_state")
+        if optimizer_state is not None:
+            self._core.set_optimizer_state(optimizer_state)
 
     def save(self, filename: str | os.PathLike[str]) -> None:
         """Writes the network to ``filename`` (atomically): in the safetensors format if the name

@@ -40,7 +40,7 @@ pub use error::{Error, Result};
 pub use float::Float;
 pub use kernels::{kernel, set_kernel, Kernel};
 pub use network::{Init, Network};
-pub use optimizer::Optimizer;
+pub use optimizer::{Optimizer, OptimizerSnapshot};
 pub use parallel::default_threads;
 pub use rng::{seeded, shuffled_order, SeededRng};
 pub use training::{batch_count, EpochLoss, Objective, TrainOptions, Trainer};

@@ -70,6 +70,20 @@ impl Optimizer {
 /// One array per weight matrix and one per bias vector.
 type Moments<F> = (Vec<Array2<F>>, Vec<Array1<F>>);
 
+/// What an optimizer remembers, taken out of a trainer (to pickle it) or put back: the
+/// optimizer it belongs to, the steps taken, and the first (velocities, or Adam's `m`) and
+/// second (Adam's `v`) moments, one array per weight matrix and per bias vector; empty where
+/// the optimizer keeps none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerSnapshot<F> {
+    pub optimizer: Optimizer,
+    pub steps: u64,
+    pub first_w: Vec<Array2<F>>,
+    pub first_b: Vec<Array1<F>>,
+    pub second_w: Vec<Array2<F>>,
+    pub second_b: Vec<Array1<F>>,
+}
+
 /// What an optimizer remembers between steps: velocities or moment estimates, one array per
 /// parameter array, and the number of steps taken.
 #[derive(Debug, Clone)]
@@ -114,6 +128,41 @@ impl<F: Float> OptimizerState<F> {
 
     pub(crate) fn optimizer(&self) -> Optimizer {
         self.optimizer
+    }
+
+    pub(crate) fn snapshot(&self) -> OptimizerSnapshot<F> {
+        OptimizerSnapshot {
+            optimizer: self.optimizer,
+            steps: self.steps,
+            first_w: self.first_w.clone(),
+            first_b: self.first_b.clone(),
+            second_w: self.second_w.clone(),
+            second_b: self.second_b.clone(),
+        }
+    }
+
+    /// The state of `snapshot`, checked against `net` and its optimizer: one moment array of
+    /// each parameter's shape where the optimizer keeps that moment, none where it does not,
+    /// every value finite (Adam's second moments also non-negative).
+    pub(crate) fn restore(net: &Network<F>, snapshot: &OptimizerSnapshot<F>) -> Result<Self> {
+        snapshot.optimizer.check()?;
+        let mut state = OptimizerState::new(net, snapshot.optimizer)?;
+        copy_moments("first_w", &mut state.first_w, &snapshot.first_w)?;
+        copy_moments("second_w", &mut state.second_w, &snapshot.second_w)?;
+        copy_moments("first_b", &mut state.first_b, &snapshot.first_b)?;
+        copy_moments("second_b", &mut state.second_b, &snapshot.second_b)?;
+        let negative = |a: &[F]| a.iter().any(|&v| v < F::zero());
+        if state.second_w.iter().any(|a| negative(flat(a)))
+            || state.second_b.iter().any(|a| negative(flat(a)))
+        {
+            return Err(Error::invalid(
+                "optimizer state",
+                "non-negative second moments",
+                "a negative value",
+            ));
+        }
+        state.steps = snapshot.steps;
+        Ok(state)
     }
 
     /// Counts a step (Adam's bias correction needs the count).
@@ -255,6 +304,35 @@ fn step<F: Float, D: ndarray::Dimension>(
             },
         ),
     }
+}
+
+/// Copies saved moments into freshly made ones of the right shapes (`into` is empty when the
+/// optimizer keeps no such moment, and then `from` must be too).
+fn copy_moments<F: Float, D: ndarray::Dimension>(
+    what: &str,
+    into: &mut [ndarray::Array<F, D>],
+    from: &[ndarray::Array<F, D>],
+) -> Result<()> {
+    if into.len() != from.len() {
+        return Err(Error::invalid(
+            &format!("optimizer state {what}"),
+            &format!("{} arrays for this optimizer and network", into.len()),
+            from.len(),
+        ));
+    }
+    for (l, (into, from)) in into.iter_mut().zip(from).enumerate() {
+        let what = format!("optimizer state {what}[{l}]");
+        if into.shape() != from.shape() {
+            return Err(Error::shape(
+                &what,
+                format!("{:?}", into.shape()),
+                from.shape(),
+            ));
+        }
+        crate::check_finite(&what, from)?;
+        into.assign(from);
+    }
+    Ok(())
 }
 
 /// The elements of a parameter-shaped array (always in standard layout: the engine makes them).

@@ -5,7 +5,7 @@ use crate::alloc::try_zeros2;
 use crate::augment::transform_image;
 use crate::backprop::{contiguous, Backprop, Step};
 use crate::kernels::Rows;
-use crate::optimizer::OptimizerState;
+use crate::optimizer::{OptimizerSnapshot, OptimizerState};
 use crate::prefetch::prefetch_row;
 use crate::thread_choice::ThreadChoice;
 use crate::{Augment, Error, Float, Gradients, Network, Optimizer, Result, SeededRng, TrainingSet};
@@ -152,6 +152,23 @@ impl<F: Float> Trainer<F> {
     /// The largest mini-batch this trainer's buffers hold (they grow when a call needs more).
     pub fn batch_size(&self) -> usize {
         self.backprop.capacity()
+    }
+
+    /// The optimizer's state: what it needs to continue exactly where it is.
+    pub fn optimizer_state(&self) -> OptimizerSnapshot<F> {
+        self.optimizer.snapshot()
+    }
+
+    /// Continues from a saved optimizer state (checked against `net`); the next step with the
+    /// same optimizer uses it, another optimizer starts afresh as always.
+    pub fn restore_optimizer(
+        &mut self,
+        net: &Network<F>,
+        snapshot: &OptimizerSnapshot<F>,
+    ) -> Result<()> {
+        self.check_network(net)?;
+        self.optimizer = OptimizerState::restore(net, snapshot)?;
+        Ok(())
     }
 
     /// Forgets the optimizer's state (velocities, moments), as a new trainer would start.

@@ -234,3 +234,72 @@ fn the_sgd_step_is_refused_exactly_when_its_bound_cannot_rule_out_overflow() {
     }
     assert!(taken > 0 && refused > 0, "taken {taken}, refused {refused}");
 }
+
+/// A trainer continued from another's saved optimizer state takes the very step the other
+/// takes, for every optimizer; a state that does not fit the network or the optimizer is an
+/// error, not a silent restart.
+#[test]
+fn a_restored_optimizer_state_continues_exactly() {
+    let (x, y) = data();
+    for optimizer in [
+        Optimizer::Sgd,
+        Optimizer::Momentum { mu: 0.9 },
+        Optimizer::Nesterov { mu: 0.5 },
+        Optimizer::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            efficient: true,
+        },
+    ] {
+        let options = TrainOptions {
+            lmbda: LMBDA,
+            optimizer,
+            ..TrainOptions::sgd(ETA)
+        };
+        let mut net = Network::<f64>::new(&SIZES, &mut seeded(5)).expect("a network");
+        let mut trainer = Trainer::new(&net, 5).expect("a trainer");
+        for _ in 0..2 {
+            trainer
+                .update_mini_batch(&mut net, x.view(), y.view(), &options, N, &[])
+                .expect("a finite step");
+        }
+        let saved = trainer.optimizer_state();
+        let mut copy = net.clone();
+        let mut fresh = Trainer::new(&copy, 2).expect("a trainer");
+        fresh
+            .restore_optimizer(&copy, &saved)
+            .expect("a fitting state");
+        assert_eq!(fresh.optimizer_state(), saved);
+        for (t, n) in [(&mut trainer, &mut net), (&mut fresh, &mut copy)] {
+            t.update_mini_batch(n, x.view(), y.view(), &options, N, &[])
+                .expect("a finite step");
+        }
+        assert_eq!(flat(&net), flat(&copy), "{optimizer:?}");
+        // Without the state, the third step differs (except for SGD, which keeps none).
+        if optimizer != Optimizer::Sgd {
+            let mut restarted = Network::<f64>::new(&SIZES, &mut seeded(5)).expect("a network");
+            let mut t = Trainer::new(&restarted, 5).expect("a trainer");
+            for _ in 0..2 {
+                t.update_mini_batch(&mut restarted, x.view(), y.view(), &options, N, &[])
+                    .expect("a finite step");
+            }
+            t.reset_optimizer(&restarted).expect("a reset");
+            t.update_mini_batch(&mut restarted, x.view(), y.view(), &options, N, &[])
+                .expect("a finite step");
+            assert_ne!(flat(&net), flat(&restarted), "{optimizer:?}");
+        }
+        // A state for other sizes, or with a moment missing, is refused.
+        let other = Network::<f64>::new(&[3, 5, 2], &mut seeded(1)).expect("a network");
+        let mut t = Trainer::new(&other, 1).expect("a trainer");
+        if optimizer != Optimizer::Sgd {
+            assert!(t.restore_optimizer(&other, &saved).is_err());
+            let mut broken = saved.clone();
+            broken.first_w.pop();
+            assert!(fresh.restore_optimizer(&copy, &broken).is_err());
+            let mut nan = saved.clone();
+            nan.first_b[0][0] = f64::NAN;
+            assert!(fresh.restore_optimizer(&copy, &nan).is_err());
+        }
+    }
+}

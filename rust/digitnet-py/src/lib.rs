@@ -10,6 +10,7 @@ mod guard;
 mod interrupt;
 mod model;
 mod network;
+mod optimizer_state;
 mod options;
 mod threads;
 mod training;

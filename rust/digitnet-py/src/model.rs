@@ -38,6 +38,11 @@ impl<F: Float> Model<F> {
         self.trainer = None;
     }
 
+    /// The trainer, if the network has trained.
+    pub(crate) fn trainer(&self) -> Option<&Trainer<F>> {
+        self.trainer.as_ref()
+    }
+
     /// Forgets the optimizer's state (velocities, moments).
     pub(crate) fn reset_optimizer(&mut self) -> PyResult<()> {
         if let Some(trainer) = &mut self.trainer {

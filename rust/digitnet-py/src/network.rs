@@ -3,13 +3,14 @@ use ndarray::{ArrayView2, Axis};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::convert::{array1, array2, indices};
 use crate::errors::IntoPyResult;
 use crate::guard::guard;
 use crate::interrupt;
 use crate::model::{Dtype, Engine, Model, Precision};
+use crate::optimizer_state;
 use crate::options::{self, Hyper, StepArg};
 use crate::threads::get_num_threads;
 use crate::training::{self, Run};
@@ -231,6 +232,26 @@ impl PyNetwork {
         dispatch!(
             this.engine.kind(),
             training::update_mini_batch(&mut this.engine, x, y, &hyper, n, &masks)
+        )
+    }
+
+    /// The optimizer's state (see `optimizer_state.rs`), or `None` before any training.
+    fn optimizer_state<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let held = borrow(slf)?;
+        let py = slf.py();
+        dispatch!(
+            held.engine.kind(),
+            optimizer_state::export(py, &held.engine)
+        )
+    }
+
+    /// Continues from a state that `optimizer_state()` returned.
+    fn set_optimizer_state(slf: &Bound<'_, Self>, state: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut held = borrow_mut(slf)?;
+        let this = &mut *held;
+        dispatch!(
+            this.engine.kind(),
+            optimizer_state::restore(&mut this.engine, state)
         )
     }
 
