@@ -65,6 +65,7 @@ import numpy.typing as npt  # noqa: E402
 import numpy_lean  # noqa: E402
 import sklearn_fit  # noqa: E402
 import threadpoolctl  # noqa: E402
+from previous_engine import cpu_model  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 import digitnet  # noqa: E402
@@ -1108,16 +1109,6 @@ def import_torch(extra_path: str | None) -> tuple[ModuleType | None, str]:
         return None, f"not importable ({type(error).__name__}: {error})"
     torch = torch_mlp.torch
     return torch_mlp, f"{torch.__version__} from {Path(torch.__file__).parent.parent}"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def blas_lines() -> tuple[list[str], list[dict[str, Any]]]:

@@ -6,7 +6,7 @@
 //! `[beta1, beta2, epsilon, efficient]` (efficient as 1.0 or 0.0); then lists of arrays.
 
 use digitnet_core::{Optimizer, OptimizerSnapshot};
-use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyReadonlyArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -46,26 +46,14 @@ pub(crate) fn export<'py, F: Precision>(
             vec![beta1, beta2, epsilon, f64::from(u8::from(efficient))],
         ),
     };
-    let w = |arrays: Vec<ndarray::Array2<F>>| -> Vec<Bound<'py, PyAny>> {
-        arrays
-            .into_iter()
-            .map(|a| a.into_pyarray(py).into_any())
-            .collect()
-    };
-    let b = |arrays: Vec<ndarray::Array1<F>>| -> Vec<Bound<'py, PyAny>> {
-        arrays
-            .into_iter()
-            .map(|a| a.into_pyarray(py).into_any())
-            .collect()
-    };
     let saved: Saved<'py> = (
         kind.to_owned(),
         values,
         snapshot.steps,
-        w(snapshot.first_w),
-        b(snapshot.first_b),
-        w(snapshot.second_w),
-        b(snapshot.second_b),
+        to_python(py, snapshot.first_w),
+        to_python(py, snapshot.first_b),
+        to_python(py, snapshot.second_w),
+        to_python(py, snapshot.second_b),
     );
     Ok(Some(saved.into_pyobject(py)?))
 }
@@ -90,37 +78,43 @@ pub(crate) fn restore<F: Precision>(engine: &mut Engine, state: &Bound<'_, PyAny
         }
         _ => return Err(bad(&format!("unknown optimizer {kind:?} with {values:?}"))),
     };
-    let w = |arrays: Vec<Bound<'_, PyAny>>| -> PyResult<Vec<ndarray::Array2<F>>> {
-        arrays
-            .iter()
-            .map(|a| {
-                let a: PyReadonlyArray2<'_, F> = a
-                    .extract()
-                    .map_err(|_| bad(&format!("expected 2-D arrays of {}", F::NAME)))?;
-                Ok(a.as_array().to_owned())
-            })
-            .collect()
-    };
-    let b = |arrays: Vec<Bound<'_, PyAny>>| -> PyResult<Vec<ndarray::Array1<F>>> {
-        arrays
-            .iter()
-            .map(|a| {
-                let a: PyReadonlyArray1<'_, F> = a
-                    .extract()
-                    .map_err(|_| bad(&format!("expected 1-D arrays of {}", F::NAME)))?;
-                Ok(a.as_array().to_owned())
-            })
-            .collect()
-    };
     let snapshot = OptimizerSnapshot {
         optimizer,
         steps,
-        first_w: w(first_w)?,
-        first_b: b(first_b)?,
-        second_w: w(second_w)?,
-        second_b: b(second_b)?,
+        first_w: from_python(&first_w)?,
+        first_b: from_python(&first_b)?,
+        second_w: from_python(&second_w)?,
+        second_b: from_python(&second_b)?,
     };
     F::model_mut(engine)?.restore_optimizer(&snapshot)
+}
+
+fn to_python<'py, F: Precision, D: ndarray::Dimension>(
+    py: Python<'py>,
+    arrays: Vec<ndarray::Array<F, D>>,
+) -> Vec<Bound<'py, PyAny>> {
+    arrays
+        .into_iter()
+        .map(|a| a.into_pyarray(py).into_any())
+        .collect()
+}
+
+fn from_python<F: Precision, D: ndarray::Dimension>(
+    arrays: &[Bound<'_, PyAny>],
+) -> PyResult<Vec<ndarray::Array<F, D>>> {
+    arrays
+        .iter()
+        .map(|a| {
+            let a: PyReadonlyArray<'_, F, D> = a.extract().map_err(|_| {
+                PyValueError::new_err(format!(
+                    "optimizer state: expected {}-D arrays of {}",
+                    D::NDIM.unwrap_or(0),
+                    F::NAME
+                ))
+            })?;
+            Ok(a.as_array().to_owned())
+        })
+        .collect()
 }
 
 impl<F: Precision> crate::model::Model<F> {
