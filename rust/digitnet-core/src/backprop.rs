@@ -214,7 +214,8 @@ impl<F: Float> Backprop<F> {
             return self.descend_sgd(net, x, x_max, step, bounds, threads);
         }
         // Other optimizers: g = (1/s)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
-        // checked for every parameter first, then applied.
+        // computed and checked into staged arrays, which replace the parameters only if all is
+        // finite.
         let mean = F::from_f64(1.0 / step.total);
         for l in 0..layers {
             let input = if l == 0 {
@@ -248,30 +249,18 @@ impl<F: Float> Backprop<F> {
         }
         state.begin_step();
         let (weights, biases) = net.parameters_mut();
-        for commit in [false, true] {
-            for l in 0..layers {
-                let ok = state.step_weights(
-                    l,
-                    &mut weights[l],
-                    &self.gradients.weights[l],
-                    step.eta,
-                    commit,
-                ) & state.step_biases(
-                    l,
-                    &mut biases[l],
-                    &self.gradients.biases[l],
-                    step.eta,
-                    commit,
-                );
-                if !ok && !commit {
-                    state.cancel_step();
-                    return Err(NonFiniteStep(format!(
-                        "the parameters of layer {} would no longer be finite",
-                        l + 1
-                    )));
-                }
+        for l in 0..layers {
+            let ok = state.propose_weights(l, &weights[l], &self.gradients.weights[l], step.eta)
+                & state.propose_biases(l, &biases[l], &self.gradients.biases[l], step.eta);
+            if !ok {
+                state.cancel_step();
+                return Err(NonFiniteStep(format!(
+                    "the parameters of layer {} would no longer be finite",
+                    l + 1
+                )));
             }
         }
+        state.commit(weights, biases);
         Ok(())
     }
 

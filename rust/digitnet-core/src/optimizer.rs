@@ -94,6 +94,20 @@ pub(crate) struct OptimizerState<F> {
     second_w: Vec<Array2<F>>,
     second_b: Vec<Array1<F>>,
     steps: u64,
+    /// Where a step's new parameters and moments go before [`OptimizerState::commit`] swaps
+    /// them in: one pass computes and checks them, and a refused step changes nothing.
+    next: Staged<F>,
+}
+
+/// New parameters and moments of a step in progress, shaped as the network's.
+#[derive(Debug, Clone, Default)]
+struct Staged<F> {
+    w: Vec<Array2<F>>,
+    b: Vec<Array1<F>>,
+    first_w: Vec<Array2<F>>,
+    first_b: Vec<Array1<F>>,
+    second_w: Vec<Array2<F>>,
+    second_b: Vec<Array1<F>>,
 }
 
 impl<F: Float> OptimizerState<F> {
@@ -114,8 +128,14 @@ impl<F: Float> OptimizerState<F> {
                 .collect::<Result<_>>()?;
             Ok((w, b))
         };
-        let (first_w, first_b) = moments(optimizer != Optimizer::Sgd)?;
-        let (second_w, second_b) = moments(matches!(optimizer, Optimizer::Adam { .. }))?;
+        // Plain SGD steps inside its own kernel (`descend_sgd`): no moments, nothing staged.
+        let keeps_first = optimizer != Optimizer::Sgd;
+        let keeps_second = matches!(optimizer, Optimizer::Adam { .. });
+        let (first_w, first_b) = moments(keeps_first)?;
+        let (second_w, second_b) = moments(keeps_second)?;
+        let (w, b) = moments(keeps_first)?;
+        let (next_first_w, next_first_b) = moments(keeps_first)?;
+        let (next_second_w, next_second_b) = moments(keeps_second)?;
         Ok(OptimizerState {
             optimizer,
             first_w,
@@ -123,6 +143,14 @@ impl<F: Float> OptimizerState<F> {
             second_w,
             second_b,
             steps: 0,
+            next: Staged {
+                w,
+                b,
+                first_w: next_first_w,
+                first_b: next_first_b,
+                second_w: next_second_w,
+                second_b: next_second_b,
+            },
         })
     }
 
@@ -175,71 +203,132 @@ impl<F: Float> OptimizerState<F> {
         self.steps -= 1;
     }
 
-    /// Moves the weights of layer `l` by the mean gradient `g` (L2 term included) when `commit`;
-    /// otherwise only says whether every new weight would be finite.
-    pub(crate) fn step_weights(
+    /// Computes the new weights of layer `l` (and their moments) from the mean gradient `g`
+    /// (L2 term included) into the staged arrays; says whether every new value is finite.
+    pub(crate) fn propose_weights(
         &mut self,
         l: usize,
-        w: &mut Array2<F>,
+        w: &Array2<F>,
         g: &Array2<F>,
         eta: f64,
-        commit: bool,
     ) -> bool {
-        let (first, second) = (self.first_w.get_mut(l), self.second_w.get_mut(l));
-        step(self.optimizer, self.steps, eta, w, g, first, second, commit)
+        let next = Next {
+            w: flat_mut(&mut self.next.w[l]),
+            first: self.next.first_w.get_mut(l).map(flat_mut),
+            second: self.next.second_w.get_mut(l).map(flat_mut),
+        };
+        let (first, second) = (
+            self.first_w.get(l).map(flat),
+            self.second_w.get(l).map(flat),
+        );
+        step(
+            self.optimizer,
+            self.steps,
+            eta,
+            flat(w),
+            flat(g),
+            first,
+            second,
+            next,
+        )
     }
 
-    /// As [`OptimizerState::step_weights`], for the biases of layer `l`.
-    pub(crate) fn step_biases(
+    /// As [`OptimizerState::propose_weights`], for the biases of layer `l`.
+    pub(crate) fn propose_biases(
         &mut self,
         l: usize,
-        b: &mut Array1<F>,
+        b: &Array1<F>,
         g: &Array1<F>,
         eta: f64,
-        commit: bool,
     ) -> bool {
-        let (first, second) = (self.first_b.get_mut(l), self.second_b.get_mut(l));
-        step(self.optimizer, self.steps, eta, b, g, first, second, commit)
+        let next = Next {
+            w: flat_mut(&mut self.next.b[l]),
+            first: self.next.first_b.get_mut(l).map(flat_mut),
+            second: self.next.second_b.get_mut(l).map(flat_mut),
+        };
+        let (first, second) = (
+            self.first_b.get(l).map(flat),
+            self.second_b.get(l).map(flat),
+        );
+        step(
+            self.optimizer,
+            self.steps,
+            eta,
+            flat(b),
+            flat(g),
+            first,
+            second,
+            next,
+        )
+    }
+
+    /// Makes the proposed step the current one: the staged arrays and the parameters and
+    /// moments trade places (no copy), so the old ones become the next step's staging.
+    pub(crate) fn commit(&mut self, weights: &mut [Array2<F>], biases: &mut [Array1<F>]) {
+        let next = &mut self.next;
+        for (w, staged) in weights.iter_mut().zip(&mut next.w) {
+            std::mem::swap(w, staged);
+        }
+        for (b, staged) in biases.iter_mut().zip(&mut next.b) {
+            std::mem::swap(b, staged);
+        }
+        std::mem::swap(&mut self.first_w, &mut next.first_w);
+        std::mem::swap(&mut self.first_b, &mut next.first_b);
+        std::mem::swap(&mut self.second_w, &mut next.second_w);
+        std::mem::swap(&mut self.second_b, &mut next.second_b);
     }
 }
 
-/// One optimizer update of `w` by gradient `g`, element by element: written (with the state)
-/// when `commit`, else only checked. Returns whether every new value is finite.
+/// Where [`step`] writes the new parameters and moments (the moments the optimizer keeps).
+pub(crate) struct Next<'a, F> {
+    w: &'a mut [F],
+    first: Option<&'a mut [F]>,
+    second: Option<&'a mut [F]>,
+}
+
+/// One optimizer update of `w` by gradient `g`, element by element, written to `next` (the
+/// inputs stay as they are, so a refused step leaves nothing half done). Returns whether every
+/// new value is finite.
 #[allow(clippy::too_many_arguments)]
-fn step<F: Float, D: ndarray::Dimension>(
+fn step<F: Float>(
     optimizer: Optimizer,
     steps: u64,
     eta: f64,
-    w: &mut ndarray::Array<F, D>,
-    g: &ndarray::Array<F, D>,
-    first: Option<&mut ndarray::Array<F, D>>,
-    second: Option<&mut ndarray::Array<F, D>>,
-    commit: bool,
+    w: &[F],
+    g: &[F],
+    first: Option<&[F]>,
+    second: Option<&[F]>,
+    next: Next<'_, F>,
 ) -> bool {
-    let w = flat_mut(w);
-    let g = flat(g);
     let eta_f = F::from_f64(eta);
-    match (optimizer, first, second) {
-        (Optimizer::Momentum { mu } | Optimizer::Nesterov { mu }, Some(v), _) => {
-            let v = flat_mut(v);
+    match (optimizer, first, second, next) {
+        (
+            Optimizer::Momentum { mu } | Optimizer::Nesterov { mu },
+            Some(v),
+            _,
+            Next {
+                w: out_w,
+                first: Some(out_v),
+                ..
+            },
+        ) => {
             let mu = F::from_f64(mu);
             let nesterov = matches!(optimizer, Optimizer::Nesterov { .. });
             crate::kernels::vectorised(
                 #[inline(always)]
                 || {
                     let mut finite = true;
-                    for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
-                        let new_v = mu * *v - eta_f * g;
+                    let outs = out_w.iter_mut().zip(out_v.iter_mut());
+                    for (((out_w, out_v), &w), (&v, &g)) in outs.zip(w).zip(v.iter().zip(g)) {
+                        let new_v = mu * v - eta_f * g;
                         let new_w = if nesterov {
-                            *w + mu * new_v - eta_f * g
+                            w + mu * new_v - eta_f * g
                         } else {
-                            *w + new_v
+                            w + new_v
                         };
                         // `&`, not `&&`: no branch, so the loop vectorises.
                         finite &= new_w.is_finite() & new_v.is_finite();
-                        if commit {
-                            (*w, *v) = (new_w, new_v);
-                        }
+                        (*out_w, *out_v) = (new_w, new_v);
                     }
                     finite
                 },
@@ -254,8 +343,12 @@ fn step<F: Float, D: ndarray::Dimension>(
             },
             Some(m),
             Some(v),
+            Next {
+                w: out_w,
+                first: Some(out_m),
+                second: Some(out_v),
+            },
         ) => {
-            let (m, v) = (flat_mut(m), flat_mut(v));
             let (b1, b2, eps) = (F::from_f64(beta1), F::from_f64(beta2), F::from_f64(epsilon));
             let (bias1, bias2) = (1.0 - power(beta1, steps), 1.0 - power(beta2, steps));
             // The efficient form folds both corrections into the rate, as scikit-learn does.
@@ -273,32 +366,29 @@ fn step<F: Float, D: ndarray::Dimension>(
                 #[inline(always)]
                 || {
                     let mut finite = true;
-                    for (((w, m), v), &g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g)
-                    {
-                        let new_m = b1 * *m + (F::one() - b1) * g;
-                        let new_v = b2 * *v + (F::one() - b2) * g * g;
+                    let outs = out_w.iter_mut().zip(out_m.iter_mut()).zip(out_v.iter_mut());
+                    let ins = w.iter().zip(m).zip(v).zip(g);
+                    for (((out_w, out_m), out_v), (((&w, &m), &v), &g)) in outs.zip(ins) {
+                        let new_m = b1 * m + (F::one() - b1) * g;
+                        let new_v = b2 * v + (F::one() - b2) * g * g;
                         let new_w =
-                            *w - rate * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
+                            w - rate * (new_m * correct1) / ((new_v * correct2).sqrt() + eps);
                         finite &= new_w.is_finite() & new_m.is_finite() & new_v.is_finite();
-                        if commit {
-                            (*w, *m, *v) = (new_w, new_m, new_v);
-                        }
+                        (*out_w, *out_m, *out_v) = (new_w, new_m, new_v);
                     }
                     finite
                 },
             )
         }
         // Plain SGD; also what a state without its arrays falls back to, which `new` never makes.
-        _ => crate::kernels::vectorised(
+        (_, _, _, Next { w: out_w, .. }) => crate::kernels::vectorised(
             #[inline(always)]
             || {
                 let mut finite = true;
-                for (w, &g) in w.iter_mut().zip(g) {
-                    let new_w = *w - eta_f * g;
+                for ((out_w, &w), &g) in out_w.iter_mut().zip(w).zip(g) {
+                    let new_w = w - eta_f * g;
                     finite &= new_w.is_finite();
-                    if commit {
-                        *w = new_w;
-                    }
+                    *out_w = new_w;
                 }
                 finite
             },
@@ -365,7 +455,7 @@ mod tests {
     use super::*;
     use ndarray::{array, Array1};
 
-    /// One element-wise step, checked then committed, as `descend` does.
+    /// One element-wise step into fresh outputs, copied back when every value is finite.
     fn both(
         optimizer: Optimizer,
         steps: u64,
@@ -374,23 +464,27 @@ mod tests {
         first: &mut Array1<f64>,
         second: &mut Array1<f64>,
     ) -> bool {
-        let before = (w.clone(), first.clone(), second.clone());
+        let (mut w2, mut f2, mut s2) = (w.clone(), first.clone(), second.clone());
+        let next = Next {
+            w: flat_mut(&mut w2),
+            first: Some(flat_mut(&mut f2)),
+            second: Some(flat_mut(&mut s2)),
+        };
+        let (f, s) = (flat(first), flat(second));
         let ok = step(
             optimizer,
             steps,
             0.5,
-            w,
-            g,
-            Some(first),
-            Some(second),
-            false,
+            flat(w),
+            flat(g),
+            Some(f),
+            Some(s),
+            next,
         );
-        assert_eq!(
-            (w.clone(), first.clone(), second.clone()),
-            before,
-            "a check wrote"
-        );
-        ok && step(optimizer, steps, 0.5, w, g, Some(first), Some(second), true)
+        if ok {
+            (*w, *first, *second) = (w2, f2, s2);
+        }
+        ok
     }
 
     #[test]
@@ -496,22 +590,75 @@ mod tests {
 
     #[test]
     fn a_step_that_would_overflow_is_reported_and_not_written() {
-        let mut w = array![f64::MAX / 2.0, 1.0];
+        let w = array![f64::MAX / 2.0, 1.0];
         let g = array![-f64::MAX, 0.0];
-        let (mut v, mut s) = (array![0.0, 0.0], array![0.0, 0.0]);
-        let before = w.clone();
+        let (v, s) = (array![0.0, 0.0], array![0.0, 0.0]);
         for optimizer in [Optimizer::Sgd, Optimizer::Momentum { mu: 0.5 }] {
-            assert!(!step(
+            let (mut w2, mut v2, mut s2) = (w.clone(), v.clone(), s.clone());
+            let next = Next {
+                w: flat_mut(&mut w2),
+                first: Some(flat_mut(&mut v2)),
+                second: Some(flat_mut(&mut s2)),
+            };
+            let ok = step(
                 optimizer,
                 1,
                 1.0,
-                &mut w,
-                &g,
-                Some(&mut v),
-                Some(&mut s),
-                false
-            ));
-            assert_eq!(w, before);
+                flat(&w),
+                flat(&g),
+                Some(flat(&v)),
+                Some(flat(&s)),
+                next,
+            );
+            assert!(!ok, "{optimizer:?}");
         }
+    }
+
+    /// A refused step leaves the parameters and the moments as they were; a committed one
+    /// moves them, and the staged arrays keep the old values for the next step to overwrite.
+    #[test]
+    fn descend_is_all_or_nothing_across_layers() {
+        let mut rng = crate::seeded(3);
+        let mut net = Network::<f64>::new(&[2, 3, 2], &mut rng).expect("a network");
+        let adam = Optimizer::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            efficient: false,
+        };
+        let mut state = OptimizerState::new(&net, adam).expect("a state");
+        let before = (net.weights().to_vec(), net.biases().to_vec());
+        let mut g_w: Vec<Array2<f64>> = net.weights().iter().map(|w| w.map(|_| 0.1)).collect();
+        let g_b: Vec<Array1<f64>> = net.biases().iter().map(|b| b.map(|_| 0.1)).collect();
+        // Layer 2's gradient overflows the step: nothing may change, layer 1 included.
+        g_w[1][[0, 0]] = f64::INFINITY;
+        state.begin_step();
+        let ok = (0..2).all(|l| {
+            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1)
+                & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
+        });
+        assert!(!ok);
+        state.cancel_step();
+        assert_eq!((net.weights().to_vec(), net.biases().to_vec()), before);
+        assert!(state.first_w.iter().all(|m| m.iter().all(|&v| v == 0.0)));
+        assert_eq!(state.steps, 0);
+        // A finite gradient: every layer moves by Adam's first step, η·sign(g).
+        g_w[1][[0, 0]] = 0.1;
+        state.begin_step();
+        assert!((0..2).all(|l| {
+            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1)
+                & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
+        }));
+        let (weights, biases) = net.parameters_mut();
+        state.commit(weights, biases);
+        for (w, old) in net.weights().iter().zip(&before.0) {
+            for (&a, &b) in w.iter().zip(old) {
+                assert!((b - a - 0.1).abs() < 1e-6, "{a} from {b}");
+            }
+        }
+        assert!(state
+            .first_w
+            .iter()
+            .all(|m| m.iter().all(|&v| (v - 0.01).abs() < 1e-15)));
     }
 }
