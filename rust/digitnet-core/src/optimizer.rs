@@ -212,25 +212,10 @@ impl<F: Float> OptimizerState<F> {
         g: &Array2<F>,
         eta: f64,
     ) -> bool {
-        let next = Next {
-            w: flat_mut(&mut self.next.w[l]),
-            first: self.next.first_w.get_mut(l).map(flat_mut),
-            second: self.next.second_w.get_mut(l).map(flat_mut),
-        };
-        let (first, second) = (
-            self.first_w.get(l).map(flat),
-            self.second_w.get(l).map(flat),
-        );
-        step(
-            self.optimizer,
-            self.steps,
-            eta,
-            flat(w),
-            flat(g),
-            first,
-            second,
-            next,
-        )
+        let at = (self.optimizer, self.steps, eta);
+        let moments = [self.first_w.get(l), self.second_w.get(l)];
+        let staged = [self.next.first_w.get_mut(l), self.next.second_w.get_mut(l)];
+        propose(at, w, g, moments, &mut self.next.w[l], staged)
     }
 
     /// As [`OptimizerState::propose_weights`], for the biases of layer `l`.
@@ -241,25 +226,10 @@ impl<F: Float> OptimizerState<F> {
         g: &Array1<F>,
         eta: f64,
     ) -> bool {
-        let next = Next {
-            w: flat_mut(&mut self.next.b[l]),
-            first: self.next.first_b.get_mut(l).map(flat_mut),
-            second: self.next.second_b.get_mut(l).map(flat_mut),
-        };
-        let (first, second) = (
-            self.first_b.get(l).map(flat),
-            self.second_b.get(l).map(flat),
-        );
-        step(
-            self.optimizer,
-            self.steps,
-            eta,
-            flat(b),
-            flat(g),
-            first,
-            second,
-            next,
-        )
+        let at = (self.optimizer, self.steps, eta);
+        let moments = [self.first_b.get(l), self.second_b.get(l)];
+        let staged = [self.next.first_b.get_mut(l), self.next.second_b.get_mut(l)];
+        propose(at, b, g, moments, &mut self.next.b[l], staged)
     }
 
     /// Makes the proposed step the current one: the staged arrays and the parameters and
@@ -277,6 +247,33 @@ impl<F: Float> OptimizerState<F> {
         std::mem::swap(&mut self.second_w, &mut next.second_w);
         std::mem::swap(&mut self.second_b, &mut next.second_b);
     }
+}
+
+/// [`step`] on one parameter array `p` with its moments, into its staged arrays.
+fn propose<F: Float, D: ndarray::Dimension>(
+    (optimizer, steps, eta): (Optimizer, u64, f64),
+    p: &ndarray::Array<F, D>,
+    g: &ndarray::Array<F, D>,
+    [first, second]: [Option<&ndarray::Array<F, D>>; 2],
+    staged: &mut ndarray::Array<F, D>,
+    [staged_first, staged_second]: [Option<&mut ndarray::Array<F, D>>; 2],
+) -> bool {
+    let next = Next {
+        w: flat_mut(staged),
+        first: staged_first.map(flat_mut),
+        second: staged_second.map(flat_mut),
+    };
+    let (p, g) = (flat(p), flat(g));
+    step(
+        optimizer,
+        steps,
+        eta,
+        p,
+        g,
+        first.map(flat),
+        second.map(flat),
+        next,
+    )
 }
 
 /// Where [`step`] writes the new parameters and moments (the moments the optimizer keeps).
