@@ -381,9 +381,8 @@ impl<F: Float> Trainer<F> {
             let inputs = data.inputs().slice_move(s![rows.clone(), ..]);
             let x = inputs.as_standard_layout();
             let y = data.targets().slice_move(s![rows.clone(), ..]);
-            let weights = data
-                .weights()
-                .map(|w| w.slice_move(s![rows.clone()]).to_vec());
+            let chunk_weights = data.weights().map(|w| w.slice_move(s![rows.clone()]));
+            let weights = chunk_weights.as_ref().map(slice_of);
             self.backprop.accumulate(
                 net,
                 contiguous_rows(&x),
@@ -398,7 +397,7 @@ impl<F: Float> Trainer<F> {
                 y,
                 weights.as_deref(),
             );
-            total_weight += weights.map_or(rows.len() as f64, |w| {
+            total_weight += weights.as_deref().map_or(rows.len() as f64, |w| {
                 w.iter().map(|&v| Float::to_f64(v)).sum::<f64>()
             });
         }
@@ -538,15 +537,16 @@ fn batch_loss<F: Float>(
     for (i, (a, y)) in a.outer_iter().zip(y.outer_iter()).enumerate() {
         let w = weights.map_or(1.0, |w| w[i].to_f64());
         if w != 0.0 {
-            let (a, y) = (row(&a), row(&y));
+            let (a, y) = (slice_of(&a), slice_of(&y));
             total += w * cost.sample_loss(&a, &y);
         }
     }
     total
 }
 
-/// A row as a slice: borrowed when contiguous (always, for the engine's own buffers).
-fn row<'a, F: Clone>(r: &'a ndarray::ArrayView1<'_, F>) -> std::borrow::Cow<'a, [F]> {
+/// A 1-D view as a slice: borrowed when contiguous (always, for the engine's own buffers and
+/// for the rows and chunks of standard-layout data).
+fn slice_of<'a, F: Clone>(r: &'a ndarray::ArrayView1<'_, F>) -> std::borrow::Cow<'a, [F]> {
     match r.as_slice() {
         Some(values) => std::borrow::Cow::Borrowed(values),
         None => std::borrow::Cow::Owned(r.to_vec()),
