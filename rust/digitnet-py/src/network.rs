@@ -1,4 +1,4 @@
-use digitnet_core::{seeded, Network, SeededRng};
+use digitnet_core::{seeded, Error, Network, SeededRng};
 use ndarray::{ArrayView2, Axis};
 use numpy::{IntoPyArray, PyArray1, PyArrayDyn, PyReadonlyArray1, PyReadonlyArrayDyn};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -394,7 +394,6 @@ fn feedforward<'py, F: Precision>(
     let py = x.py();
     let x = array2::<F>("x", x)?;
     let (net, x) = (&F::model(engine)?.net, x.as_array());
-    net.check_inputs("inputs", &x).py()?;
     let mut out = net.output_buffer(x.nrows()).py()?;
     let threads = get_num_threads();
     for (rows, dest) in x
@@ -402,6 +401,7 @@ fn feedforward<'py, F: Precision>(
         .zip(out.axis_chunks_iter_mut(Axis(0), ROWS_PER_SLICE))
     {
         py.detach(|| net.feedforward_into(rows, dest, threads))
+            .map_err(|e| in_whole(net, &x, e))
             .py()?;
         interrupt::check(py)?;
     }
@@ -414,14 +414,26 @@ fn predictions<F: Precision>(
     net: &Network<F>,
     x: ArrayView2<'_, F>,
 ) -> PyResult<Vec<usize>> {
-    net.check_inputs("inputs", &x).py()?;
     let threads = get_num_threads();
     let mut labels = Vec::with_capacity(x.nrows());
     for rows in x.axis_chunks_iter(Axis(0), ROWS_PER_SLICE) {
-        labels.extend(py.detach(|| net.predict(rows, threads)).py()?);
+        let predicted = py
+            .detach(|| net.predict(rows, threads))
+            .map_err(|e| in_whole(net, &x, e))
+            .py()?;
+        labels.extend(predicted);
         interrupt::check(py)?;
     }
     Ok(labels)
+}
+
+/// The engine checks each slice's inputs as it computes them (the check costs almost nothing
+/// there): a non-finite value it finds is named again by its index in the whole of `x`.
+fn in_whole<F: Precision>(net: &Network<F>, x: &ArrayView2<'_, F>, error: Error) -> Error {
+    match error {
+        Error::NonFinite { .. } => net.check_inputs("inputs", x).err().unwrap_or(error),
+        other => other,
+    }
 }
 
 fn predict<'py, F: Precision>(
