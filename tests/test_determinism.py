@@ -117,6 +117,29 @@ def test_every_kernel_and_thread_count_gives_the_same_bits(run: dict[str, Any]) 
     assert len(set(results.values())) == 1, results
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", [None, "momentum", "nesterov", "adam"])
+def test_element_wise_passes_cut_over_threads_give_the_same_bits(
+    optimizer: str | None, dtype: str
+) -> None:
+    """The runs above are too small to be cut: here the first layer's 56,000 weights (their L2
+    term and optimizer step) and each mini-batch's 72 x 700 inputs (their gather) are large
+    enough to be split into up to 3 parts of at least 16,384 values."""
+
+    def trained(kernel: str, threads: int) -> str:
+        digitnet.set_kernel(kernel)
+        digitnet.set_num_threads(threads)
+        rng = np.random.default_rng(5)
+        x = rng.uniform(0, 1, (300, 700)).astype(dtype)
+        labels = rng.integers(0, 10, 300)
+        net = digitnet.Network([700, 80, 10], seed=5, dtype=dtype, cost=digitnet.CrossEntropyCost)
+        net.SGD((x, labels), 2, 72, 0.05, lmbda=0.5, optimizer=optimizer, verbose=False)
+        return digest(net, net.feedforward(x))
+
+    results = {(k, t): trained(k, t) for k in KERNELS for t in THREADS}
+    assert len(set(results.values())) == 1, results
+
+
 #: Output layer and cost pairs of scikit-learn's MLPs (and the book's quadratic sigmoid).
 HEADS = [
     ("identity", "QuadraticCost"),

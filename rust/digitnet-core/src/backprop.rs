@@ -3,7 +3,7 @@ use ndarray::{s, Array1, Array2, ArrayView2};
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::kernels::{self, Finish, OuterSums, Rows};
 use crate::optimizer::OptimizerState;
-use crate::parallel::{for_each_part, part_range, SharedMut};
+use crate::parallel::{for_each_chunk, for_each_part, part_range, SharedMut};
 use crate::{Float, Network, Optimizer, Result};
 
 /// The gradient of the cost, summed over the samples of a mini-batch, in the shapes of the
@@ -234,14 +234,20 @@ impl<F: Float> Backprop<F> {
             if step.l2 != 0.0 {
                 let l2 = F::from_f64(step.l2);
                 let (g, w) = (contiguous_mut(nabla_w), contiguous(&net.weights()[l]));
-                crate::kernels::vectorised(
-                    #[inline(always)]
-                    || {
-                        for (g, &w) in g.iter_mut().zip(w) {
-                            *g = l2.mul_add(w, *g);
-                        }
-                    },
-                );
+                let g = SharedMut::new(g);
+                for_each_chunk(threads, w.len(), &|range| {
+                    // SAFETY: the chunks are disjoint ranges of `g`, which has `w`'s length.
+                    let g = unsafe { g.range(range.clone()) };
+                    let w = &w[range];
+                    crate::kernels::vectorised(
+                        #[inline(always)]
+                        || {
+                            for (g, &w) in g.iter_mut().zip(w) {
+                                *g = l2.mul_add(w, *g);
+                            }
+                        },
+                    );
+                });
             }
             let nabla_b = &mut self.gradients.biases[l];
             sum_rows(&live(&self.deltas[l], m), nabla_b);
@@ -250,8 +256,13 @@ impl<F: Float> Backprop<F> {
         state.begin_step();
         let (weights, biases) = net.parameters_mut();
         for l in 0..layers {
-            let ok = state.propose_weights(l, &weights[l], &self.gradients.weights[l], step.eta)
-                & state.propose_biases(l, &biases[l], &self.gradients.biases[l], step.eta);
+            let ok = state.propose_weights(
+                l,
+                &weights[l],
+                &self.gradients.weights[l],
+                step.eta,
+                threads,
+            ) & state.propose_biases(l, &biases[l], &self.gradients.biases[l], step.eta);
             if !ok {
                 state.cancel_step();
                 return Err(NonFiniteStep(format!(

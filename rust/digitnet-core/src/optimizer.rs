@@ -1,6 +1,9 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use ndarray::{Array1, Array2};
 
 use crate::alloc::{try_zeros1, try_zeros2};
+use crate::parallel::{for_each_chunk, SharedMut};
 use crate::{Error, Float, Network, Result};
 
 /// How a mini-batch's gradient moves the parameters. `g` below is the mean gradient of the
@@ -211,11 +214,12 @@ impl<F: Float> OptimizerState<F> {
         w: &Array2<F>,
         g: &Array2<F>,
         eta: f64,
+        threads: usize,
     ) -> bool {
         let at = (self.optimizer, self.steps, eta);
         let moments = [self.first_w.get(l), self.second_w.get(l)];
         let staged = [self.next.first_w.get_mut(l), self.next.second_w.get_mut(l)];
-        propose(at, w, g, moments, &mut self.next.w[l], staged)
+        propose(at, w, g, moments, &mut self.next.w[l], staged, threads)
     }
 
     /// As [`OptimizerState::propose_weights`], for the biases of layer `l`.
@@ -229,7 +233,7 @@ impl<F: Float> OptimizerState<F> {
         let at = (self.optimizer, self.steps, eta);
         let moments = [self.first_b.get(l), self.second_b.get(l)];
         let staged = [self.next.first_b.get_mut(l), self.next.second_b.get_mut(l)];
-        propose(at, b, g, moments, &mut self.next.b[l], staged)
+        propose(at, b, g, moments, &mut self.next.b[l], staged, 1)
     }
 
     /// Makes the proposed step the current one: the staged arrays and the parameters and
@@ -249,7 +253,8 @@ impl<F: Float> OptimizerState<F> {
     }
 }
 
-/// [`step`] on one parameter array `p` with its moments, into its staged arrays.
+/// [`step`] on one parameter array `p` with its moments, into its staged arrays, cut into
+/// chunks on up to `threads` threads (each element's operations do not depend on the cut).
 fn propose<F: Float, D: ndarray::Dimension>(
     (optimizer, steps, eta): (Optimizer, u64, f64),
     p: &ndarray::Array<F, D>,
@@ -257,23 +262,39 @@ fn propose<F: Float, D: ndarray::Dimension>(
     [first, second]: [Option<&ndarray::Array<F, D>>; 2],
     staged: &mut ndarray::Array<F, D>,
     [staged_first, staged_second]: [Option<&mut ndarray::Array<F, D>>; 2],
+    threads: usize,
 ) -> bool {
-    let next = Next {
-        w: flat_mut(staged),
-        first: staged_first.map(flat_mut),
-        second: staged_second.map(flat_mut),
-    };
     let (p, g) = (flat(p), flat(g));
-    step(
-        optimizer,
-        steps,
-        eta,
-        p,
-        g,
-        first.map(flat),
-        second.map(flat),
-        next,
-    )
+    let (first, second) = (first.map(flat), second.map(flat));
+    let out = SharedMut::new(flat_mut(staged));
+    let out_first = staged_first.map(|a| SharedMut::new(flat_mut(a)));
+    let out_second = staged_second.map(|a| SharedMut::new(flat_mut(a)));
+    let finite = AtomicBool::new(true);
+    for_each_chunk(threads, p.len(), &|range| {
+        // SAFETY: the chunks are disjoint ranges of the staged arrays, which all have `p`'s
+        // length, and no one else touches them during the job.
+        let next = unsafe {
+            Next {
+                w: out.range(range.clone()),
+                first: out_first.as_ref().map(|a| a.range(range.clone())),
+                second: out_second.as_ref().map(|a| a.range(range.clone())),
+            }
+        };
+        let ok = step(
+            optimizer,
+            steps,
+            eta,
+            &p[range.clone()],
+            &g[range.clone()],
+            first.map(|a| &a[range.clone()]),
+            second.map(|a| &a[range.clone()]),
+            next,
+        );
+        if !ok {
+            finite.store(false, Ordering::Relaxed);
+        }
+    });
+    finite.into_inner()
 }
 
 /// Where [`step`] writes the new parameters and moments (the moments the optimizer keeps).
@@ -631,7 +652,7 @@ mod tests {
         g_w[1][[0, 0]] = f64::INFINITY;
         state.begin_step();
         let ok = (0..2).all(|l| {
-            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1)
+            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1, 1)
                 & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
         });
         assert!(!ok);
@@ -643,7 +664,7 @@ mod tests {
         g_w[1][[0, 0]] = 0.1;
         state.begin_step();
         assert!((0..2).all(|l| {
-            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1)
+            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1, 1)
                 & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
         }));
         let (weights, biases) = net.parameters_mut();

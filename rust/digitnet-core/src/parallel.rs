@@ -249,6 +249,28 @@ pub(crate) fn part_range(
     start..end
 }
 
+/// Elements an element-wise pass (an optimizer step, an L2 term) gives each thread at least:
+/// such passes stream their arrays from memory at a few nanoseconds per element, so a part of
+/// this size is tens of microseconds, far more than handing it to another thread.
+const MIN_CHUNK: usize = 16_384;
+
+/// Runs `job(range)` over `0..len` cut into ranges of at least [`MIN_CHUNK`] elements (whole
+/// cache lines of either float type), on up to `threads` threads: for element-wise work, whose
+/// result for each element does not depend on the cut.
+pub(crate) fn for_each_chunk(
+    threads: usize,
+    len: usize,
+    job: &(dyn Fn(std::ops::Range<usize>) + Sync),
+) {
+    let parts = chunk_parts(len, threads);
+    for_each_part(threads, parts, &|p| job(part_range(len, parts, 16, p)));
+}
+
+/// How many parts element-wise work on `elements` values is cut into on `threads` threads.
+pub(crate) fn chunk_parts(elements: usize, threads: usize) -> usize {
+    (elements / MIN_CHUNK).clamp(1, threads.clamp(1, MAX_PARTS))
+}
+
 /// A raw pointer to a mutable buffer shared by the parts of one job, each of which writes only
 /// its own disjoint range.
 #[derive(Clone, Copy)]
@@ -286,6 +308,21 @@ impl<T> SharedMut<T> {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
+
+    #[test]
+    fn chunks_cover_every_element_once() {
+        for threads in 1..=4 {
+            for len in [0, 1, MIN_CHUNK - 1, 2 * MIN_CHUNK + 5, 7 * MIN_CHUNK + 3] {
+                let counts: Vec<AtomicU32> = (0..len).map(|_| AtomicU32::new(0)).collect();
+                for_each_chunk(threads, len, &|range| {
+                    for c in &counts[range] {
+                        c.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+                assert!(counts.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+            }
+        }
+    }
 
     #[test]
     fn every_part_runs_once_for_any_thread_count() {
