@@ -577,21 +577,41 @@ fn slice_of<'a, F: Clone>(r: &'a ndarray::ArrayView1<'_, F>) -> std::borrow::Cow
     }
 }
 
-/// The sum of every squared weight (not biases), in layer and row-major order.
+/// The sum of every squared weight (not biases), in `f64`: element `i` of each layer's
+/// row-major weights goes to lane `i mod 32`, each lane one chain of fused multiply-adds in
+/// layer and index order, and the lanes are added by halving (lane `p` + lane `p + w/2`).
+/// A fixed order, so the same bits on every path; 32 chains instead of one, because a single
+/// chain waits out each multiply-add's latency (about 100 µs per mini-batch for scikit-learn's
+/// default MNIST network, measured as 4.5% of its epoch).
 fn squared_norm<F: Float>(net: &Network<F>) -> f64 {
-    // One chain of fused multiply-adds (a fixed order); compiled for the kernel's instruction
-    // set so that each is an instruction, not a call into the C library.
+    const LANES: usize = 32;
     crate::kernels::vectorised(
         #[inline(always)]
         || {
-            let mut sum = 0.0_f64;
+            let mut lanes = [0.0_f64; LANES];
             for w in net.weights() {
-                for &v in crate::backprop::contiguous(w) {
+                let values = crate::backprop::contiguous(w);
+                let chunks = values.chunks_exact(LANES);
+                let rest = chunks.remainder();
+                for chunk in chunks {
+                    for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                        let v = v.to_f64();
+                        *lane = v.mul_add(v, *lane);
+                    }
+                }
+                for (lane, &v) in lanes.iter_mut().zip(rest) {
                     let v = v.to_f64();
-                    sum = v.mul_add(v, sum);
+                    *lane = v.mul_add(v, *lane);
                 }
             }
-            sum
+            let mut width = LANES;
+            while width > 1 {
+                width /= 2;
+                for p in 0..width {
+                    lanes[p] += lanes[p + width];
+                }
+            }
+            lanes[0]
         },
     )
 }
@@ -637,4 +657,51 @@ fn check_order(order: &[usize], n: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{set_kernel, Kernel};
+    use crate::seeded;
+
+    /// The order of [`squared_norm`] written out plainly, element by element.
+    fn plain_squared_norm<F: Float>(net: &Network<F>) -> f64 {
+        let mut lanes = [0.0_f64; 32];
+        for w in net.weights() {
+            for (i, &v) in w.iter().enumerate() {
+                let v = v.to_f64();
+                lanes[i % 32] = v.mul_add(v, lanes[i % 32]);
+            }
+        }
+        let mut width = 32;
+        while width > 1 {
+            width /= 2;
+            for p in 0..width {
+                lanes[p] += lanes[p + width];
+            }
+        }
+        lanes[0]
+    }
+
+    #[test]
+    fn squared_norm_is_its_fixed_order_on_every_path() {
+        // Layers whose sizes are not multiples of the lanes, and one smaller than them.
+        let net64 = Network::<f64>::new(&[37, 29, 3, 5], &mut seeded(4)).unwrap();
+        let net32 = Network::<f32>::new(&[37, 29, 3, 5], &mut seeded(4)).unwrap();
+        for kernel in Kernel::available() {
+            set_kernel(Some(kernel)).expect("an available kernel");
+            assert_eq!(
+                squared_norm(&net64).to_bits(),
+                plain_squared_norm(&net64).to_bits()
+            );
+            assert_eq!(
+                squared_norm(&net32).to_bits(),
+                plain_squared_norm(&net32).to_bits()
+            );
+        }
+        set_kernel(None).expect("auto");
+        let exact: f64 = net64.weights().iter().flatten().map(|v| v * v).sum();
+        assert!((squared_norm(&net64) - exact).abs() <= 1e-12 * exact);
+    }
 }
