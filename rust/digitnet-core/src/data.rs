@@ -27,9 +27,9 @@ pub fn check_finite<F: Float, D: Dimension>(
 
 /// The largest |v| of a finite `array`; else `NonFinite`, as [`check_finite`]. One vectorised
 /// pass when the array is contiguous: the sklearn estimators check their data every epoch.
-fn checked_max_abs<F: Float>(what: &str, array: &ArrayView2<'_, F>) -> Result<f64> {
+fn checked_max_abs<F: Float>(what: &str, array: &ArrayView2<'_, F>, threads: usize) -> Result<f64> {
     if let Some(values) = array.as_slice() {
-        if let Some(top) = crate::scan::finite_max_abs(values) {
+        if let Some(top) = crate::scan::finite_max_abs_on(values, threads) {
             return Ok(top.to_f64());
         }
     }
@@ -67,6 +67,18 @@ impl<'a, F: Float> TrainingSet<'a, F> {
         n_in: usize,
         n_out: usize,
     ) -> Result<Self> {
+        Self::checked_on(1, x, y, n_in, n_out)
+    }
+
+    /// [`TrainingSet::new`], scanning the values on up to `threads` threads: a pass over a data
+    /// set far larger than the caches, which scikit-learn-style training makes every epoch.
+    pub fn checked_on(
+        threads: usize,
+        x: ArrayView2<'a, F>,
+        y: ArrayView2<'a, F>,
+        n_in: usize,
+        n_out: usize,
+    ) -> Result<Self> {
         let (n, cols) = x.dim();
         if n == 0 {
             return Err(Error::Empty {
@@ -87,8 +99,8 @@ impl<'a, F: Float> TrainingSet<'a, F> {
                 y.shape(),
             ));
         }
-        let x_max = checked_max_abs("training inputs", &x)?;
-        checked_max_abs("training targets", &y)?;
+        let x_max = checked_max_abs("training inputs", &x, threads)?;
+        checked_max_abs("training targets", &y, threads)?;
         Ok(TrainingSet {
             x,
             y,

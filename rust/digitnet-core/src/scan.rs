@@ -35,6 +35,24 @@ pub(crate) fn finite_max_abs<F: Float>(values: &[F]) -> Option<F> {
     )
 }
 
+/// [`finite_max_abs`] in chunks on up to `threads` threads: the largest magnitude and the
+/// finiteness of the parts combine exactly, in any order.
+pub(crate) fn finite_max_abs_on<F: Float>(values: &[F], threads: usize) -> Option<F> {
+    let top = std::sync::Mutex::new(Some(F::zero()));
+    crate::parallel::for_each_chunk(threads, values.len(), &|range| {
+        let part = finite_max_abs(&values[range]);
+        let mut top = top
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *top = match (*top, part) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    });
+    top.into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Whether every value is finite: the fast path of `check_finite`, which runs on every input of
 /// inference and on every set of parameters a user hands the engine.
 pub(crate) fn all_finite<F: Float>(values: &[F]) -> bool {
@@ -97,6 +115,9 @@ mod tests {
                 assert_eq!(max_abs(part), plain, "{kernel:?} {len}");
                 assert_eq!(finite_max_abs(part), Some(plain), "{kernel:?} {len}");
                 assert!(all_finite(part), "{kernel:?} {len}");
+                for threads in 1..=3 {
+                    assert_eq!(finite_max_abs_on(part, threads), Some(plain), "{threads}");
+                }
                 let part32: Vec<f32> = part.iter().map(|&v| v as f32).collect();
                 assert_eq!(max_abs(&part32), plain, "{kernel:?} {len} f32");
             }
@@ -106,11 +127,32 @@ mod tests {
                     v[at] = bad;
                     assert_eq!(finite_max_abs(&v), None, "{kernel:?} {bad} at {at}");
                     assert!(!all_finite(&v), "{kernel:?} {bad} at {at}");
+                    assert_eq!(finite_max_abs_on(&v, 3), None, "{kernel:?} {bad} at {at}");
                     let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
                     assert!(!all_finite(&v32), "{kernel:?} {bad} at {at} f32");
                 }
             }
         }
         set_kernel(None).expect("auto");
+    }
+
+    #[test]
+    fn scans_cut_over_threads_find_the_largest_and_every_non_finite_value() {
+        let len = 3 * 16_384 + 5;
+        for at in [0, 16_384 + 7, len - 1] {
+            let mut values: Vec<f32> = (0..len).map(|i| (i % 97) as f32 * 0.01).collect();
+            values[at] = -1e30;
+            for threads in 1..=4 {
+                assert_eq!(
+                    finite_max_abs_on(&values, threads),
+                    Some(1e30),
+                    "{at} {threads}"
+                );
+            }
+            values[at] = f32::NAN;
+            for threads in 1..=4 {
+                assert_eq!(finite_max_abs_on(&values, threads), None, "{at} {threads}");
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ use crate::interrupt;
 use crate::model::{Engine, Precision};
 use crate::network::{borrow, borrow_mut, PyNetwork};
 use crate::options::Hyper;
+use crate::threads::get_num_threads;
 
 /// What one `train_epoch` call adds to a run: the order, the weights, whether to record.
 pub(crate) struct Epoch<'a, 'py> {
@@ -173,7 +174,7 @@ pub(crate) fn objective<'py, F: Precision>(
     let (net, trainer) = model.net_and_trainer(1)?;
     let (loss, total, grads) = py
         .detach(|| {
-            let mut data = TrainingSet::new(x, y, n_in, n_out)?;
+            let mut data = TrainingSet::checked_on(get_num_threads(), x, y, n_in, n_out)?;
             if let Some(w) = weights {
                 data = data.with_weights(w)?;
             }
@@ -216,7 +217,7 @@ fn training_set<'a, F: Precision>(
     run.slf
         .py()
         .detach(|| {
-            let data = TrainingSet::new(x, y, n_in, n_out)?;
+            let data = TrainingSet::checked_on(get_num_threads(), x, y, n_in, n_out)?;
             match weights {
                 Some(w) => data.with_weights(w),
                 None => Ok(data),
