@@ -413,6 +413,7 @@ impl<F: Float> Backprop<F> {
                     x_r: n,
                     y: w_rows,
                     rows: rows.len(),
+                    sparse_y: false,
                 };
                 // SAFETY: the parts' row ranges are disjoint, so are their cells of `out`.
                 let dest = unsafe { out.range(cells.clone()) };
@@ -499,6 +500,7 @@ fn weight_products<F: Float>(
             x_r: 1,
             y: input,
             rows: units.len(),
+            sparse_y: true,
         };
         // SAFETY: the parts' unit ranges are disjoint, so are their rows of `out`.
         let dest = unsafe { out.range(units.start * k..units.end * k) };

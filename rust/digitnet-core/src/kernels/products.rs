@@ -14,6 +14,12 @@
 //! instruction sets and never change any output's operations, so the results depend only on the
 //! shapes. Zero-filled lanes past the end of a row add `fma(0, 0, s) = s` exactly: a partial sum
 //! that starts at `+0` can never be `-0` under round-to-nearest, so the padding is invisible.
+//!
+//! For the same reason, terms whose input is `±0` may be left out when the other factor is
+//! finite: [`dense`] skips blocks of `P` columns that are zero in every row of a tile, and
+//! [`outer`] (for a layer's inputs) skips the samples whose inputs are zero across a tile's
+//! columns. Images are mostly zeros, so the first layer's products, most of an MLP's work, do
+//! a fraction of their multiply-adds and give the bits of the full sums.
 
 // Tiles index their accumulators by row and column: index loops say that best.
 #![allow(clippy::needless_range_loop)]
@@ -53,19 +59,37 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
     let block = (L2_BYTES / (k * std::mem::size_of::<F>()).max(1))
         .max(V::DENSE_ROWS)
         .next_multiple_of(V::DENSE_ROWS);
+    let vectors = k.div_ceil(V::P);
+    // For each tile of rows of the block, the blocks of `P` columns where one of its rows is
+    // not zero: the others are skipped (see `nonzero_vectors`).
+    let mut active: Vec<u32> = Vec::with_capacity(block.min(m).div_ceil(V::DENSE_ROWS) * vectors);
+    let mut starts: Vec<usize> = Vec::with_capacity(block.min(m).div_ceil(V::DENSE_ROWS) + 1);
     let mut i_block = 0;
     while i_block < m {
         let block_end = (i_block + block).min(m);
+        active.clear();
+        starts.clear();
+        let mut i = i_block;
+        while i < block_end {
+            let mr = (block_end - i).min(V::DENSE_ROWS);
+            starts.push(active.len());
+            nonzero_vectors::<F, V>(a, i..i + mr, k, &mut active);
+            i += mr;
+        }
+        starts.push(active.len());
         let mut j = 0;
         while j < n {
             let nr = (n - j).min(V::DENSE_COLS);
             let mut i = i_block;
+            let mut tile_index = 0;
             while i < block_end {
                 let mr = (block_end - i).min(V::DENSE_ROWS);
+                let runs = &active[starts[tile_index]..starts[tile_index + 1]];
                 macro_rules! tile {
                     ($($r:literal, $c:literal);*) => {
                         match (mr, nr) {
-                            $(($r, $c) => dense_tile::<F, V, $r, $c>(a, i, w, j, bias, out, k, n),)*
+                            $(($r, $c) => dense_tile::<F, V, $r, $c>(
+                                a, i, runs, w, j, bias, out, k, n),)*
                             _ => unreachable!("tiles are at most 4 x 4"),
                         }
                     };
@@ -73,10 +97,54 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
                 tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
                       3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
                 i += mr;
+                tile_index += 1;
             }
             j += nr;
         }
         i_block = block_end;
+    }
+}
+
+/// Pushes onto `active`, as pairs `start, end`, the runs of blocks of columns `g·P..(g+1)·P`
+/// (the last one maybe shorter) where one of the rows `rows` of `a` holds a value other than
+/// `±0`: an image's zeros come in runs, and a run is computed as fast as a row without zeros.
+///
+/// Why a block of zeros may be skipped without changing a bit: each of its terms is
+/// `fma(±0, w, s) = s + (±0·w) = s` for a finite `w` (the network's weights always are), since
+/// `s + ±0 = s` for every `s` but `−0`, and a partial sum that starts at `+0` is never `−0`
+/// (`+0 + −0 = +0`). So the remaining terms meet the same partial sums in the same order. MNIST's
+/// images are 81% zeros: the first layer's products, most of the work, skip much of theirs.
+#[inline(always)]
+unsafe fn nonzero_vectors<F: Float, V: Lanes<F>>(
+    a: Rows<'_, F>,
+    rows: std::ops::Range<usize>,
+    k: usize,
+    active: &mut Vec<u32>,
+) {
+    let from = active.len();
+    let ptrs: [*const F; 4] =
+        std::array::from_fn(|r| a.row_ptr(rows.start + r.min(rows.len() - 1)));
+    let mut g = 0;
+    while g * V::P < k {
+        let width = (k - g * V::P).min(V::P);
+        let mut any = false;
+        for p in &ptrs[..rows.len()] {
+            let values = std::slice::from_raw_parts(p.add(g * V::P), width);
+            // A fold, not `any`: no early exit, so it compiles to vector compares.
+            any |= values
+                .iter()
+                .fold(false, |seen, &v| seen | (v != F::zero()));
+        }
+        if any {
+            let g = g as u32;
+            let len = active.len();
+            if len > from && active[len - 1] == g {
+                active[len - 1] = g + 1;
+            } else {
+                active.extend([g, g + 1]);
+            }
+        }
+        g += 1;
     }
 }
 
@@ -88,6 +156,7 @@ const L2_BYTES: usize = 1024 * 1024;
 unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
     a: Rows<'_, F>,
     i0: usize,
+    runs: &[u32],
     w: &[F],
     j0: usize,
     bias: &[F],
@@ -97,6 +166,70 @@ unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
 ) {
     let ap: [*const F; MR] = std::array::from_fn(|r| a.row_ptr(i0 + r));
     let wp: [*const F; NR] = std::array::from_fn(|c| w.as_ptr().add((j0 + c) * k));
+    let mut acc = [[V::zero(); NR]; MR];
+    let full = k / V::P;
+    if runs.len() == 2 && runs[0] == 0 && runs[1] as usize == k.div_ceil(V::P) {
+        // Nothing to skip: the plain loop (the runs' loop kept fewer values in registers).
+        dense_tile_all::<F, V, MR, NR>(ap, wp, i0, j0, bias, out, k, n);
+        return;
+    }
+    let mut last = false;
+    for run in runs.chunks_exact(2) {
+        let (start, end) = (run[0] as usize, run[1] as usize);
+        last |= end > full;
+        // W's vectors are loaded first and each row of A streams through one register: with
+        // every load of a block first (`from_fn` over offsets), LLVM rotated the accumulators
+        // through the registers on every iteration of a 4 x 4 tile (24 register moves and a
+        // spill per 16 FMAs).
+        let mut ap: [*const F; MR] = std::array::from_fn(|r| ap[r].add(start * V::P));
+        let mut wp: [*const F; NR] = std::array::from_fn(|c| wp[c].add(start * V::P));
+        for _ in start..end.min(full) {
+            let mut wv = [V::zero(); NR];
+            for c in 0..NR {
+                wv[c] = V::load(wp[c]);
+                wp[c] = wp[c].add(V::P);
+            }
+            for r in 0..MR {
+                let av = V::load(ap[r]);
+                ap[r] = ap[r].add(V::P);
+                for c in 0..NR {
+                    acc[r][c] = V::fma(av, wv[c], acc[r][c]);
+                }
+            }
+        }
+    }
+    let rest = k - full * V::P;
+    if last {
+        let offset = full * V::P;
+        let av: [V; MR] = std::array::from_fn(|r| V::load_n(ap[r].add(offset), rest));
+        let wv: [V; NR] = std::array::from_fn(|c| V::load_n(wp[c].add(offset), rest));
+        for r in 0..MR {
+            for c in 0..NR {
+                acc[r][c] = V::fma(av[r], wv[c], acc[r][c]);
+            }
+        }
+    }
+    for r in 0..MR {
+        for c in 0..NR {
+            *out.get_unchecked_mut((i0 + r) * n + j0 + c) =
+                acc[r][c].reduce() + *bias.get_unchecked(j0 + c);
+        }
+    }
+}
+
+/// [`dense_tile`] over every block of columns, in the plain loop.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn dense_tile_all<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
+    ap: [*const F; MR],
+    wp: [*const F; NR],
+    i0: usize,
+    j0: usize,
+    bias: &[F],
+    out: &mut [F],
+    k: usize,
+    n: usize,
+) {
     let mut acc = [[V::zero(); NR]; MR];
     let full = k / V::P;
     // W's vectors are loaded first and each row of A streams through one register: with every
@@ -159,6 +292,9 @@ pub struct OuterSums<'a, F> {
     pub(crate) x_r: usize,
     pub(crate) y: Rows<'a, F>,
     pub(crate) rows: usize,
+    /// Whether `y` may hold many zeros (a layer's inputs: images, ReLU activations), so that
+    /// looking for rows of zeros to skip pays (see [`outer`]).
+    pub(crate) sparse_y: bool,
 }
 
 /// `out[r·out_stride + c] = finish(Σ_t x(t, r)·y[t][c])` for `r < sums.rows`, `c < y.cols()`.
@@ -175,11 +311,32 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
 ) {
     let cols = sums.y.cols();
     let vectors = cols.div_ceil(V::P);
+    let terms = sums.y.len();
+    // Terms `t` whose row of `y` is zero across a whole tile's columns are skipped, which
+    // changes no bit when every `x(t, r)` is finite: `fma(x, ±0, s) = s + (±0) = s`, as a chain
+    // from `+0` is never `−0` (see `nonzero_vectors`).
+    let skip = sums.sparse_y && finite_x(sums);
+    let mut active: Vec<u32> = Vec::with_capacity(terms);
     // Columns outermost: a tile's columns of `y` (all `t` rows of them) stay in L1 while every
     // tile of rows uses them.
     let mut v = 0;
     while v < vectors {
         let vv = (vectors - v).min(V::OUTER_VECTORS);
+        active.clear();
+        if skip {
+            let (start, width) = (v * V::P, (cols - v * V::P).min(vv * V::P));
+            for t in 0..terms {
+                let values = std::slice::from_raw_parts(sums.y.row_ptr(t).add(start), width);
+                if values
+                    .iter()
+                    .fold(false, |seen, &y| seen | (y != F::zero()))
+                {
+                    active.push(t as u32);
+                }
+            }
+        }
+        // Every term, in order, when none can be skipped: the plain loop is faster.
+        let some = (skip && active.len() < terms).then_some(&active[..]);
         let mut r = 0;
         while r < sums.rows {
             let rr = (sums.rows - r).min(V::OUTER_ROWS);
@@ -187,7 +344,7 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
                 ($($r:literal, $v:literal);*) => {
                     match (rr, vv) {
                         $(($r, $v) => outer_tile::<F, V, $r, $v>(
-                            sums, r, v * V::P, out, out_stride, finish),)*
+                            sums, some, r, v * V::P, out, out_stride, finish),)*
                         _ => unreachable!("tiles are at most 4 x 4"),
                     }
                 };
@@ -200,9 +357,26 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     }
 }
 
+/// Whether every `x(t, r)` that [`outer`] uses is finite (a NaN or infinity times a skipped
+/// zero would have made its sum NaN).
+#[inline(always)]
+unsafe fn finite_x<F: Float>(sums: &OuterSums<'_, F>) -> bool {
+    let mut finite = true;
+    for t in 0..sums.y.len() {
+        for r in 0..sums.rows {
+            finite &= sums
+                .x
+                .get_unchecked(sums.x_offset + t * sums.x_t + r * sums.x_r)
+                .is_finite();
+        }
+    }
+    finite
+}
+
 #[inline(always)]
 unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     sums: &OuterSums<'_, F>,
+    terms: Option<&[u32]>,
     r0: usize,
     c0: usize,
     out: &mut [F],
@@ -231,14 +405,31 @@ unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     }
     let mut acc = [[V::zero(); KV]; R];
     let x = sums.x.as_ptr().add(sums.x_offset + r0 * sums.x_r);
-    for t in 0..sums.y.len() {
-        let y = sums.y.row_ptr(t).add(c0);
-        let yv: [V; KV] = std::array::from_fn(|v| load(y.add(v * V::P), v));
-        let xt = x.add(t * sums.x_t);
-        for r in 0..R {
-            let xs = V::splat(*xt.add(r * sums.x_r));
-            for v in 0..KV {
-                acc[r][v] = V::fma(xs, yv[v], acc[r][v]);
+    // The same body for every term or for the listed ones (a closure here kept the
+    // accumulators in memory: 50 times slower).
+    macro_rules! term {
+        ($t:expr) => {{
+            let t = $t;
+            let y = sums.y.row_ptr(t).add(c0);
+            let yv: [V; KV] = std::array::from_fn(|v| load(y.add(v * V::P), v));
+            let xt = x.add(t * sums.x_t);
+            for r in 0..R {
+                let xs = V::splat(*xt.add(r * sums.x_r));
+                for v in 0..KV {
+                    acc[r][v] = V::fma(xs, yv[v], acc[r][v]);
+                }
+            }
+        }};
+    }
+    match terms {
+        None => {
+            for t in 0..sums.y.len() {
+                term!(t);
+            }
+        }
+        Some(terms) => {
+            for &t in terms {
+                term!(t as usize);
             }
         }
     }
