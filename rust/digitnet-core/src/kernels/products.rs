@@ -168,11 +168,6 @@ unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
     let wp: [*const F; NR] = std::array::from_fn(|c| w.as_ptr().add((j0 + c) * k));
     let mut acc = [[V::zero(); NR]; MR];
     let full = k / V::P;
-    if runs.len() == 2 && runs[0] == 0 && runs[1] as usize == k.div_ceil(V::P) {
-        // Nothing to skip: the plain loop (the runs' loop kept fewer values in registers).
-        dense_tile_all::<F, V, MR, NR>(ap, wp, i0, j0, bias, out, k, n);
-        return;
-    }
     let mut last = false;
     for run in runs.chunks_exact(2) {
         let (start, end) = (run[0] as usize, run[1] as usize);
@@ -198,62 +193,10 @@ unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
             }
         }
     }
-    let rest = k - full * V::P;
     if last {
-        let offset = full * V::P;
+        let (offset, rest) = (full * V::P, k - full * V::P);
         let av: [V; MR] = std::array::from_fn(|r| V::load_n(ap[r].add(offset), rest));
         let wv: [V; NR] = std::array::from_fn(|c| V::load_n(wp[c].add(offset), rest));
-        for r in 0..MR {
-            for c in 0..NR {
-                acc[r][c] = V::fma(av[r], wv[c], acc[r][c]);
-            }
-        }
-    }
-    for r in 0..MR {
-        for c in 0..NR {
-            *out.get_unchecked_mut((i0 + r) * n + j0 + c) =
-                acc[r][c].reduce() + *bias.get_unchecked(j0 + c);
-        }
-    }
-}
-
-/// [`dense_tile`] over every block of columns, in the plain loop.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn dense_tile_all<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
-    ap: [*const F; MR],
-    wp: [*const F; NR],
-    i0: usize,
-    j0: usize,
-    bias: &[F],
-    out: &mut [F],
-    k: usize,
-    n: usize,
-) {
-    let mut acc = [[V::zero(); NR]; MR];
-    let full = k / V::P;
-    // W's vectors are loaded first and each row of A streams through one register: with every
-    // load of a block first (`from_fn` over offsets), LLVM rotated the accumulators through the
-    // registers on every iteration of a 4 x 4 tile (24 register moves and a spill per 16 FMAs).
-    let (mut ap, mut wp) = (ap, wp);
-    for _ in 0..full {
-        let mut wv = [V::zero(); NR];
-        for c in 0..NR {
-            wv[c] = V::load(wp[c]);
-            wp[c] = wp[c].add(V::P);
-        }
-        for r in 0..MR {
-            let av = V::load(ap[r]);
-            ap[r] = ap[r].add(V::P);
-            for c in 0..NR {
-                acc[r][c] = V::fma(av, wv[c], acc[r][c]);
-            }
-        }
-    }
-    let rest = k - full * V::P;
-    if rest > 0 {
-        let av: [V; MR] = std::array::from_fn(|r| V::load_n(ap[r], rest));
-        let wv: [V; NR] = std::array::from_fn(|c| V::load_n(wp[c], rest));
         for r in 0..MR {
             for c in 0..NR {
                 acc[r][c] = V::fma(av[r], wv[c], acc[r][c]);
