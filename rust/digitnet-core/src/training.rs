@@ -579,7 +579,7 @@ fn slice_of<'a, F: Clone>(r: &'a ndarray::ArrayView1<'_, F>) -> std::borrow::Cow
 
 /// The sum of every squared weight (not biases), in `f64`: element `i` of each layer's
 /// row-major weights goes to lane `i mod 32`, each lane one chain of fused multiply-adds in
-/// layer and index order, and the lanes are added by halving (lane `p` + lane `p + w/2`).
+/// layer and index order, and the lanes are added by the kernels' halving tree (`tree_sum`).
 /// A fixed order, so the same bits on every path; 32 chains instead of one, because a single
 /// chain waits out each multiply-add's latency (about 100 µs per mini-batch for scikit-learn's
 /// default MNIST network, measured as 4.5% of its epoch).
@@ -604,14 +604,7 @@ fn squared_norm<F: Float>(net: &Network<F>) -> f64 {
                     *lane = v.mul_add(v, *lane);
                 }
             }
-            let mut width = LANES;
-            while width > 1 {
-                width /= 2;
-                for p in 0..width {
-                    lanes[p] += lanes[p + width];
-                }
-            }
-            lanes[0]
+            crate::kernels::tree_sum(lanes)
         },
     )
 }

@@ -241,17 +241,7 @@ fn the_sgd_step_is_refused_exactly_when_its_bound_cannot_rule_out_overflow() {
 #[test]
 fn a_restored_optimizer_state_continues_exactly() {
     let (x, y) = data();
-    for optimizer in [
-        Optimizer::Sgd,
-        Optimizer::Momentum { mu: 0.9 },
-        Optimizer::Nesterov { mu: 0.5 },
-        Optimizer::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-            efficient: true,
-        },
-    ] {
+    for optimizer in OPTIMIZERS {
         let options = TrainOptions {
             lmbda: LMBDA,
             optimizer,

@@ -13,6 +13,7 @@ mod x86;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+pub(crate) use lanes::tree_sum;
 pub use products::{Finish, OuterSums};
 
 use crate::{Error, Result};

@@ -129,11 +129,7 @@ unsafe fn nonzero_vectors<F: Float, V: Lanes<F>>(
         let width = (k - g * V::P).min(V::P);
         let mut any = false;
         for p in &ptrs[..rows.len()] {
-            let values = std::slice::from_raw_parts(p.add(g * V::P), width);
-            // A fold, not `any`: no early exit, so it compiles to vector compares.
-            any |= values
-                .iter()
-                .fold(false, |seen, &v| seen | (v != F::zero()));
+            any |= has_nonzero(std::slice::from_raw_parts(p.add(g * V::P), width));
         }
         if any {
             let g = g as u32;
@@ -146,6 +142,15 @@ unsafe fn nonzero_vectors<F: Float, V: Lanes<F>>(
         }
         g += 1;
     }
+}
+
+/// Whether one of `values` is neither `+0` nor `−0` (NaN included).
+#[inline(always)]
+fn has_nonzero<F: Float>(values: &[F]) -> bool {
+    // A fold, not `any`: no early exit, so it compiles to vector compares.
+    values
+        .iter()
+        .fold(false, |seen, &v| seen | (v != F::zero()))
 }
 
 /// The bytes of a block of input rows that [`dense`] keeps in the L2 cache.
@@ -259,7 +264,8 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     // changes no bit when every `x(t, r)` is finite: `fma(x, ±0, s) = s + (±0) = s`, as a chain
     // from `+0` is never `−0` (see `nonzero_vectors`).
     let skip = sums.sparse_y && finite_x(sums);
-    let mut active: Vec<u32> = Vec::with_capacity(terms);
+    // Allocated only when it may be used: the back-propagated error never skips.
+    let mut active: Vec<u32> = Vec::with_capacity(if skip { terms } else { 0 });
     // Columns outermost: a tile's columns of `y` (all `t` rows of them) stay in L1 while every
     // tile of rows uses them.
     let mut v = 0;
@@ -269,11 +275,10 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
         if skip {
             let (start, width) = (v * V::P, (cols - v * V::P).min(vv * V::P));
             for t in 0..terms {
-                let values = std::slice::from_raw_parts(sums.y.row_ptr(t).add(start), width);
-                if values
-                    .iter()
-                    .fold(false, |seen, &y| seen | (y != F::zero()))
-                {
+                if has_nonzero(std::slice::from_raw_parts(
+                    sums.y.row_ptr(t).add(start),
+                    width,
+                )) {
                     active.push(t as u32);
                 }
             }
