@@ -49,6 +49,8 @@ pub(crate) struct Backprop<F> {
     pub(crate) gradients: Gradients<F>,
     /// Scratch space for the next step's weight bounds (see `descend_sgd`).
     new_bounds: Vec<f64>,
+    /// The largest |δ| of each layer in the last step (see `descend`).
+    delta_max: Vec<f64>,
 }
 
 impl<F: Float> Backprop<F> {
@@ -84,6 +86,7 @@ impl<F: Float> Backprop<F> {
             masks: Vec::new(),
             gradients: Gradients { weights, biases },
             new_bounds: vec![0.0; layer_sizes.len()],
+            delta_max: vec![0.0; layer_sizes.len()],
         })
     }
 
@@ -199,15 +202,19 @@ impl<F: Float> Backprop<F> {
     ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.len();
         self.errors(net, x, y, weights, dropout, threads);
-        if let Some(l) = self
-            .deltas
-            .iter()
-            .position(|d| !live(d, m).iter().all(|v| v.is_finite()))
-        {
-            return Err(NonFiniteStep(format!(
-                "the error of layer {} is not finite",
-                l + 1
-            )));
+        // One vectorised pass per layer checks the errors and finds the largest, which the
+        // SGD step's overflow bound needs.
+        for (l, (delta, top)) in self.deltas.iter().zip(&mut self.delta_max).enumerate() {
+            let n = delta.ncols();
+            match crate::scan::finite_max_abs_on(&contiguous(delta)[..m * n], threads) {
+                Some(v) => *top = v.to_f64(),
+                None => {
+                    return Err(NonFiniteStep(format!(
+                        "the error of layer {} is not finite",
+                        l + 1
+                    )))
+                }
+            }
         }
         let layers = self.deltas.len();
         if state.optimizer() == Optimizer::Sgd {
@@ -314,9 +321,14 @@ impl<F: Float> Backprop<F> {
             let a_max = if l == 0 {
                 x_max
             } else {
-                max_abs(&live(&self.activations[l - 1], m))
+                let below = &self.activations[l - 1];
+                let values = &contiguous(below)[..m * below.ncols()];
+                // On the pool when large (a wide layer's mini-batch); a NaN or infinity is
+                // left to the serial scan, whose bound then refuses the step.
+                crate::scan::finite_max_abs_on(values, threads)
+                    .map_or_else(|| crate::scan::max_abs(values), |v| v.to_f64())
             };
-            let d_max = max_abs(&live(&self.deltas[l], m));
+            let d_max = self.delta_max[l];
             *new = decay.abs() * old + step.eta * spread * d_max * a_max;
             if new.is_nan() || *new >= limit {
                 return Err(NonFiniteStep(format!(
@@ -525,14 +537,6 @@ pub(crate) fn contiguous1<F>(a: &Array1<F>) -> &[F] {
 fn live_rows<F>(buffer: &Array2<F>, m: usize) -> Rows<'_, F> {
     let n = buffer.ncols();
     Rows::run(contiguous(buffer), n, n, m)
-}
-
-/// The largest absolute value in `a`, as an f64.
-fn max_abs<F: Float>(a: &ArrayView2<'_, F>) -> f64 {
-    match a.as_slice() {
-        Some(values) => crate::scan::max_abs(values),
-        None => a.iter().fold(0.0_f64, |m, v| m.max(v.abs().to_f64())),
-    }
 }
 
 /// `out ← Σ_rows delta`: the bias gradient summed over a mini-batch.

@@ -293,3 +293,46 @@ fn a_restored_optimizer_state_continues_exactly() {
         }
     }
 }
+
+/// A step whose errors are not finite is refused, naming the layer, and changes nothing, on one
+/// thread and on two: a mini-batch of 20 rows of a 2,000-unit layer is checked in two parts.
+#[test]
+fn non_finite_errors_are_refused_on_any_thread_count() {
+    use digitnet_core::{Activation, Cost, Init};
+    let x = Array2::from_shape_fn((20, 3), |(i, j)| 1e150 * (1.0 + (i * 3 + j) as f64));
+    let y = Array2::from_shape_fn((20, 2), |(i, j)| f64::from(u8::from(i % 2 == j)));
+    for threads in [1, 2] {
+        let mut net = Network::<f64>::with_layers(
+            &[3, 2000, 2],
+            &[Activation::Relu, Activation::Identity],
+            Cost::Quadratic,
+            Init::Large,
+            &mut seeded(4),
+        )
+        .expect("a network");
+        // Weights of 1e200 on inputs of 1e150: the hidden layer's sums overflow to infinity.
+        let huge = Array2::from_elem((2000, 3), 1e200);
+        net.set_weight(0, huge.view()).expect("finite weights");
+        let before: Vec<_> = net.weights().to_vec();
+        let mut trainer = Trainer::new(&net, 20).expect("a trainer");
+        trainer.set_threads(threads);
+        let result = trainer.update_mini_batch(
+            &mut net,
+            x.view(),
+            y.view(),
+            &TrainOptions::sgd(0.1),
+            20,
+            &[],
+        );
+        match result {
+            Err(Error::Diverged { detail, .. }) => {
+                assert!(
+                    detail.contains("is not finite"),
+                    "{threads} threads: {detail}"
+                );
+            }
+            other => panic!("{threads} threads: expected divergence, got {other:?}"),
+        }
+        assert_eq!(net.weights(), &before[..], "{threads} threads");
+    }
+}
