@@ -1,4 +1,5 @@
-"""digitnet's benchmarks: ``python benchmarks/bench.py [--quick] [--data-dir DIR] [--json PATH]``.
+"""digitnet's benchmarks: ``python benchmarks/bench.py [--quick] [--data-dir DIR] [--json PATH]
+[--previous-python PY]``.
 
 On the first 50,000 MNIST training images it times, side by side and in one process, one
 training epoch of network.py's network (sigmoid, quadratic cost, mini-batch SGD) in
@@ -18,9 +19,11 @@ threads; the runs of one implementation at its thread counts take turns. For eac
 seconds per epoch (medians), samples per second, achieved GFLOP/s against the roofline of a
 2048×2048 NumPy matmul in the same dtype on as many BLAS threads, and the ratio to digitnet at
 the same setting; then digitnet's thread scaling, its figures beside the previous engine's
-(``baseline-0.1*.json``, the file measured on this CPU), inference on the 10,000 test images
-(``--quick``: 2,000) at 1 and 2 threads, the wall time and peak memory of ``python -m digitnet
-train``, the whole ``fit`` of scikit-learn's MLPClassifier against
+(with ``--previous-python PY``, a Python whose digitnet is that engine: measured side by side
+by ``previous_engine.py``; without it, from ``baseline-0.1*.json``, the file measured on this
+CPU in another run, which a shared machine's drift makes a rough guide), inference on the
+10,000 test images (``--quick``: 2,000) at 1 and 2 threads, the wall time and peak memory of
+``python -m digitnet train``, the whole ``fit`` of scikit-learn's MLPClassifier against
 ``digitnet.sklearn.MLPClassifier`` (``sklearn_fit.py``; ``--no-sklearn`` skips it), and the
 issues' targets with PASS/FAIL. ``--json PATH`` writes every figure.
 
@@ -63,6 +66,7 @@ import network_py_loop  # noqa: E402
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
 import numpy_lean  # noqa: E402
+import previous_engine  # noqa: E402
 import sklearn_fit  # noqa: E402
 import threadpoolctl  # noqa: E402
 from previous_engine import cpu_model  # noqa: E402
@@ -915,6 +919,31 @@ def previous_rows(
                     "default_seconds": default,
                     "one_thread_vs_previous": one / before,
                     "default_vs_previous": default / before,
+                    "method": f"against {baseline.file}, another run's figures",
+                }
+            )
+    return out
+
+
+def side_by_side_rows(figures: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
+    """:func:`previous_rows` from ``previous_engine.side_by_side``: every figure from the same
+    alternation of child processes, 50,000-sample epochs."""
+    out = []
+    for config in CONFIGS:
+        for dtype in ("float64", "float32"):
+            before = figures["previous"][config.key][dtype]
+            one = figures["current"][config.key][dtype]
+            default = figures["current-default"][config.key][dtype]
+            out.append(
+                {
+                    "key": config.key,
+                    "dtype": dtype,
+                    "previous_seconds": before,
+                    "one_thread_seconds": one,
+                    "default_seconds": default,
+                    "one_thread_vs_previous": one / before,
+                    "default_vs_previous": default / before,
+                    "method": "side by side",
                 }
             )
     return out
@@ -1052,7 +1081,7 @@ def targets(
             detail = f"{len(slower)} of {len(previous)} over: " + ", ".join(
                 f"{r['key']} {r['dtype']} {r[field]:.2f}x" for r in slower
             )
-        return Target(key, not slower, f"{what}: {detail}")
+        return Target(key, not slower, f"{what} ({previous[0]['method']}): {detail}")
 
     out.append(
         regression(
@@ -1184,6 +1213,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip the comparison with scikit-learn's MLPClassifier (sklearn_fit.py)",
     )
     parser.add_argument(
+        "--previous-python",
+        default=os.environ.get("DIGITNET_BENCH_PREVIOUS_PYTHON"),
+        metavar="PY",
+        help="a Python whose digitnet is the previous engine (see previous_engine.py): the "
+        "regression targets are then measured side by side, not against a baseline file "
+        "(default: $DIGITNET_BENCH_PREVIOUS_PYTHON)",
+    )
+    parser.add_argument(
         "--torch-path",
         default=os.environ.get("DIGITNET_BENCH_TORCH_PATH"),
         metavar="DIR",
@@ -1301,8 +1338,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     scaling = scaling_rows(training)
     print_scaling(scaling)
-    previous = previous_rows(training, baseline, n)
-    print_previous(previous, baseline, n)
+    if args.previous_python:
+        print(
+            "\n== against the previous engine, side by side (benchmarks/previous_engine.py: "
+            "child processes taking turns, 50,000-sample epochs)"
+        )
+        figures = previous_engine.side_by_side(args.previous_python, data_path)
+        previous = side_by_side_rows(figures)
+    else:
+        previous = previous_rows(training, baseline, n)
+        print_previous(previous, baseline, n)
 
     control_before = two_thread_control(settings.inference_repeats)
     inference = run_inference((splits64.test.x, splits32.test.x), settings)

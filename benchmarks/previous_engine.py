@@ -7,10 +7,12 @@ machine say nothing about this one, so this script measures both here, side by s
 a Python whose ``digitnet`` is that engine (build it from ``git worktree add OLD b86de46`` with
 ``pip install OLD`` into a virtual environment of its own), this interpreter's ``digitnet`` is
 the current one. For each of bench.py's configurations and dtypes, each engine trains in a child
-process of its own, the two taking turns, one training thread each (the previous engine had no
-other), and the script prints the median seconds per 50,000-sample epoch of both and their
-ratio. ``--write PATH`` saves the previous engine's figures in ``baseline-*.json``'s format,
-naming this machine's CPU, for ``bench.py --baseline PATH``.
+process of its own, taking turns: the previous engine on one training thread (it had no other),
+the current one on one thread and at its default threads. The script prints the median seconds
+per 50,000-sample epoch of each and the current engine's ratios to the previous one's
+(``bench.py --previous-python PY`` uses the same measurement for its regression targets).
+``--write PATH`` saves the previous engine's figures in ``baseline-*.json``'s format, naming
+this machine's CPU, for ``bench.py`` runs without ``--previous-python``.
 
 The children read MNIST themselves (NumPy only), so both engines train on identical arrays
 whatever their loaders did.
@@ -70,8 +72,22 @@ def child(data_dir: Path, key: str, dtype: str) -> None:
     print(json.dumps({"version": digitnet.__version__, "seconds": seconds}))
 
 
-def run_child(python: str, data_dir: Path, key: str, dtype: str) -> dict[str, Any]:
-    env = dict(os.environ, DIGITNET_NUM_THREADS="1")
+#: Who takes turns: (name, whose digitnet -- the previous engine's Python or this one --,
+#: training threads: 1, or None for the engine's default).
+PARTICIPANTS: tuple[tuple[str, str, int | None], ...] = (
+    ("previous", "previous", 1),
+    ("current", "current", 1),
+    ("current-default", "current", None),
+)
+
+
+def run_child(
+    python: str, data_dir: Path, key: str, dtype: str, threads: int | None = 1
+) -> dict[str, Any]:
+    """One child's training of ``key`` in ``dtype`` on ``threads`` threads (None: default)."""
+    env = {k: v for k, v in os.environ.items() if k != "DIGITNET_NUM_THREADS"}
+    if threads is not None:
+        env["DIGITNET_NUM_THREADS"] = str(threads)
     out = subprocess.run(
         [python, __file__, "--child", key, dtype, "--data-dir", str(data_dir)],
         check=True,
@@ -93,6 +109,45 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def side_by_side(
+    previous_python: str, data_dir: Path, rounds: int = ROUNDS, echo: bool = True
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``figures[participant][key][dtype]``: median seconds per 50,000-sample epoch of every
+    configuration, the participants taking turns ``rounds`` times; printed as they come when
+    ``echo``."""
+    pythons = {"previous": previous_python, "current": sys.executable}
+    figures: dict[str, dict[str, dict[str, float]]] = {name: {} for name, _, _ in PARTICIPANTS}
+    versions: dict[str, str] = {}
+    if echo:
+        print(
+            f"{'configuration':18} {'dtype':8} {'previous':>9} {'current':>9} {'÷ prev':>7} "
+            f"{'default':>9} {'÷ prev':>7}   (s/epoch; previous and current on 1 thread)"
+        )
+    for key, *_ in CONFIGS:
+        for dtype in ("float64", "float32"):
+            runs: dict[str, list[float]] = {name: [] for name, _, _ in PARTICIPANTS}
+            for _ in range(rounds):
+                for name, engine, threads in PARTICIPANTS:
+                    result = run_child(pythons[engine], data_dir, key, dtype, threads)
+                    versions[engine] = result["version"]
+                    runs[name].extend(result["seconds"])
+            for name, seconds in runs.items():
+                figures[name].setdefault(key, {})[dtype] = round(statistics.median(seconds), 4)
+            if echo:
+                before = figures["previous"][key][dtype]
+                one = figures["current"][key][dtype]
+                default = figures["current-default"][key][dtype]
+                print(
+                    f"{key:18} {dtype:8} {before:>9.3f} {one:>9.3f} {one / before:>7.2f} "
+                    f"{default:>9.3f} {default / before:>7.2f}",
+                    flush=True,
+                )
+    if echo:
+        print("÷ prev: the current engine's seconds over the previous one's (below 1: faster now)")
+        print(f"medians over {rounds} alternating child processes each; versions: {versions}")
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--previous-python", help="a Python whose digitnet is the old engine")
@@ -107,32 +162,8 @@ def main() -> int:
         return 0
     if not args.previous_python:
         parser.error("--previous-python is needed")
-    pythons = {"previous": args.previous_python, "current": sys.executable}
     print(f"machine: {cpu_model()}, load average at start: {os.getloadavg()}")
-    figures: dict[str, dict[str, dict[str, float]]] = {"previous": {}, "current": {}}
-    versions: dict[str, str] = {}
-    print(
-        f"{'configuration':18} {'dtype':8} {'previous s/ep':>13} {'current s/ep':>13} {'÷ prev':>7}"
-    )
-    for key, *_ in CONFIGS:
-        for dtype in ("float64", "float32"):
-            runs: dict[str, list[float]] = {"previous": [], "current": []}
-            for _ in range(ROUNDS):
-                for name, python in pythons.items():
-                    result = run_child(python, args.data_dir, key, dtype)
-                    versions[name] = result["version"]
-                    runs[name].extend(result["seconds"])
-            median = {name: statistics.median(r) for name, r in runs.items()}
-            for name in figures:
-                figures[name].setdefault(key, {})[dtype] = round(median[name], 4)
-            ratio = median["current"] / median["previous"]
-            print(
-                f"{key:18} {dtype:8} {median['previous']:>13.3f} {median['current']:>13.3f} "
-                f"{ratio:>7.2f}",
-                flush=True,
-            )
-    print("÷ prev: the current engine's seconds over the previous one's (below 1: faster now)")
-    print(f"medians over {ROUNDS} alternating child processes each; versions: {versions}")
+    figures = side_by_side(args.previous_python, args.data_dir)
     if args.write:
         document = {
             "what": (

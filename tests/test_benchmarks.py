@@ -27,6 +27,8 @@ def load(name: str) -> ModuleType:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs, as an import would: dataclasses look their module up there.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -285,3 +287,41 @@ def test_every_baseline_file_covers_bench_configurations_and_names_one_cpu() -> 
             for dtype in ("float64", "float32"):
                 assert figures[key][dtype] > 0, (path.name, key, dtype)
     assert len(set(cpus)) == len(cpus), cpus
+
+
+def test_side_by_side_rows_take_every_figure_from_the_same_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With --previous-python, the regression targets use previous_engine.side_by_side's
+    figures for all three columns, and say so."""
+    # bench.py imports its sibling scripts by name, and removes OpenBLAS's variables from the
+    # environment on import: both are undone after this test.
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if name in os.environ:
+            monkeypatch.setenv(name, os.environ[name])
+    bench = load("bench")
+    previous_engine = load("previous_engine")
+    assert [name for name, _, _ in previous_engine.PARTICIPANTS] == [
+        "previous",
+        "current",
+        "current-default",
+    ]
+    figures: dict[str, dict[str, dict[str, float]]] = {
+        name: {
+            config.key: {"float64": 1.0 + i + j, "float32": 2.0 + i * j}
+            for j, config in enumerate(bench.CONFIGS)
+        }
+        for i, (name, _, _) in enumerate(previous_engine.PARTICIPANTS)
+    }
+    rows = bench.side_by_side_rows(figures)
+    assert len(rows) == 2 * len(bench.CONFIGS)
+    for row in rows:
+        key, dtype = row["key"], row["dtype"]
+        before = figures["previous"][key][dtype]
+        assert row["previous_seconds"] == before
+        assert row["one_thread_vs_previous"] == figures["current"][key][dtype] / before
+        assert row["default_vs_previous"] == figures["current-default"][key][dtype] / before
+        assert row["method"] == "side by side"
+    args = bench.parse_args(["--previous-python", "/some/python"])
+    assert args.previous_python == "/some/python"
