@@ -51,6 +51,8 @@ pub(crate) struct Backprop<F> {
     new_bounds: Vec<f64>,
     /// The largest |δ| of each layer in the last step (see `descend`).
     delta_max: Vec<f64>,
+    /// The largest |input| of each layer in the last SGD step (see `descend_sgd`).
+    input_max: Vec<f64>,
 }
 
 impl<F: Float> Backprop<F> {
@@ -87,6 +89,7 @@ impl<F: Float> Backprop<F> {
             gradients: Gradients { weights, biases },
             new_bounds: vec![0.0; layer_sizes.len()],
             delta_max: vec![0.0; layer_sizes.len()],
+            input_max: vec![0.0; layer_sizes.len()],
         })
     }
 
@@ -128,6 +131,7 @@ impl<F: Float> Backprop<F> {
             weight_products(
                 &self.deltas[l],
                 input,
+                f64::INFINITY,
                 nabla_w,
                 Finish::Scale(F::one()),
                 threads,
@@ -166,7 +170,14 @@ impl<F: Float> Backprop<F> {
                 live_rows(&self.activations[l - 1], m)
             };
             let nabla_w = contiguous_mut(&mut self.gradients.weights[l]);
-            weight_products(&self.deltas[l], input, nabla_w, finish, threads);
+            weight_products(
+                &self.deltas[l],
+                input,
+                f64::INFINITY,
+                nabla_w,
+                finish,
+                threads,
+            );
             if !accumulate {
                 self.gradients.biases[l].fill(F::zero());
             }
@@ -234,6 +245,7 @@ impl<F: Float> Backprop<F> {
             weight_products(
                 &self.deltas[l],
                 input,
+                f64::INFINITY,
                 contiguous_mut(nabla_w),
                 Finish::Scale(mean),
                 threads,
@@ -328,6 +340,7 @@ impl<F: Float> Backprop<F> {
                 crate::scan::finite_max_abs_on(values, threads)
                     .map_or_else(|| crate::scan::max_abs(values), |v| v.to_f64())
             };
+            self.input_max[l] = a_max;
             let d_max = self.delta_max[l];
             *new = decay.abs() * old + step.eta * spread * d_max * a_max;
             if new.is_nan() || *new >= limit {
@@ -348,9 +361,13 @@ impl<F: Float> Backprop<F> {
             } else {
                 live_rows(&self.activations[l - 1], m)
             };
+            // The bound on the inputs with room for an augmented image's interpolation, whose
+            // roundings may take a pixel a few ulps past the data set's largest.
+            let input_max = self.input_max[l] * (1.0 + 1e-6);
             weight_products(
                 &self.deltas[l],
                 input,
+                input_max,
                 contiguous_mut(&mut weights[l]),
                 finish,
                 threads,
@@ -426,6 +443,7 @@ impl<F: Float> Backprop<F> {
                     y: w_rows,
                     rows: rows.len(),
                     sparse_y: false,
+                    y_max: f64::INFINITY,
                 };
                 // SAFETY: the parts' row ranges are disjoint, so are their cells of `out`.
                 let dest = unsafe { out.range(cells.clone()) };
@@ -492,9 +510,11 @@ pub(crate) fn parts_for(work: usize, threads: usize) -> usize {
 
 /// `out[j][k] = finish(Σ_i δ[i][j]·input[i][k])` for every unit `j` of a layer (its weights or
 /// their gradient), split over the units.
+/// `input_max` bounds every |input| when the caller knows it (else infinity).
 fn weight_products<F: Float>(
     delta: &Array2<F>,
     input: Rows<'_, F>,
+    input_max: f64,
     out: &mut [F],
     finish: Finish<'_, F>,
     threads: usize,
@@ -513,6 +533,7 @@ fn weight_products<F: Float>(
             y: input,
             rows: units.len(),
             sparse_y: true,
+            y_max: input_max,
         };
         // SAFETY: the parts' unit ranges are disjoint, so are their rows of `out`.
         let dest = unsafe { out.range(units.start * k..units.end * k) };

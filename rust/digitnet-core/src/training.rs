@@ -420,8 +420,21 @@ impl<F: Float> Trainer<F> {
         rng: &mut SeededRng,
         threads: usize,
     ) {
-        for (row, &i) in indices.iter().enumerate() {
-            self.batch_y.row_mut(row).assign(&data.targets().row(i));
+        let targets = data.targets();
+        let n_out = targets.ncols();
+        match (targets.as_slice(), self.batch_y.as_slice_mut()) {
+            // Slices, not ndarray's `assign`: its set-up per row of 10 targets cost 3% of the
+            // book's epoch.
+            (Some(source), Some(dest)) => {
+                for (dest, &i) in dest.chunks_exact_mut(n_out.max(1)).zip(indices) {
+                    dest.copy_from_slice(&source[i * n_out..(i + 1) * n_out]);
+                }
+            }
+            _ => {
+                for (row, &i) in indices.iter().enumerate() {
+                    self.batch_y.row_mut(row).assign(&targets.row(i));
+                }
+            }
         }
         if let Some(weights) = data.weights() {
             for (slot, &i) in self.batch_w.iter_mut().zip(indices) {

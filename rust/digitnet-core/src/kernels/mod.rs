@@ -551,6 +551,7 @@ mod tests {
                 y,
                 rows,
                 sparse_y: data != OuterData::Plain,
+                y_max: f64::INFINITY,
             };
             for kernel in Kernel::available() {
                 for finish in [
@@ -586,6 +587,80 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A step leaves out rows whose errors are too small to change any of their weights (see
+    /// `products::negligible_rows`), which must give the plain chain's bits; rows with a zero
+    /// or subnormal weight, or a weight small enough to move, must be computed.
+    fn check_negligible_rows<F: Float>() {
+        let tiny = F::min_positive_value();
+        for t in [1, 3, 10] {
+            let (rows, cols) = (9, 37);
+            let mut x = values::<F>(t * rows, 21);
+            for tt in 0..t {
+                for r in 0..rows {
+                    let scale = match r % 3 {
+                        0 => tiny * F::from_f64(1e-3), // subnormal errors
+                        1 => tiny * F::from_f64(1e4),  // small, normal errors
+                        _ => F::one(),
+                    };
+                    x[tt * rows + r] = x[tt * rows + r] * scale;
+                }
+            }
+            let y_data = values::<F>(t * cols, 22);
+            let y_max = y_data
+                .iter()
+                .fold(0.0_f64, |m, &v| m.max(Float::to_f64(v).abs()));
+            let mut start = values::<F>(rows * cols, 23);
+            start[3 * cols + 5] = F::zero();
+            start[6 * cols + 36] = tiny * F::from_f64(0.25);
+            start[4 * cols] = tiny * F::from_f64(1e3);
+            let sums = OuterSums {
+                x: &x,
+                x_offset: 0,
+                x_t: rows,
+                x_r: 1,
+                y: Rows::run(&y_data, cols, cols, t),
+                rows,
+                sparse_y: true,
+                y_max,
+            };
+            let one = F::one();
+            for (rate, decay) in [(0.3, one), (0.3, F::from_f64(0.999)), (3.0, one)] {
+                let rate = F::from_f64(rate);
+                let skipped = products::negligible_rows(&sums, &start, cols, rate, decay);
+                for (r, expected) in [(0, true), (1, true), (2, false), (3, false), (6, false)] {
+                    assert_eq!(skipped[r], expected, "row {r}, {t} terms");
+                }
+                assert!(!skipped[4], "row 4 holds a weight the step may move");
+                let finish = Finish::Step { rate, decay };
+                for kernel in Kernel::available() {
+                    let mut out = start.clone();
+                    F::outer(kernel, &sums, &mut out, cols, finish);
+                    for r in 0..rows {
+                        for c in 0..cols {
+                            let mut s = F::zero();
+                            for tt in 0..t {
+                                s = x[tt * rows + r].mul_add(y_data[tt * cols + c], s);
+                            }
+                            let i = r * cols + c;
+                            let expected = (-rate).mul_add(s, decay * start[i]);
+                            assert_eq!(
+                                out[i].to_f64().to_bits(),
+                                expected.to_f64().to_bits(),
+                                "{kernel:?} {t} terms at ({r}, {c})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn steps_leave_out_the_rows_they_cannot_change_bit_for_bit() {
+        check_negligible_rows::<f64>();
+        check_negligible_rows::<f32>();
     }
 
     #[test]
@@ -659,6 +734,7 @@ mod speed {
                     y: rows,
                     rows: n,
                     sparse_y: true,
+                    y_max: f64::INFINITY,
                 };
                 let start = std::time::Instant::now();
                 for _ in 0..reps {
