@@ -594,14 +594,16 @@ mod tests {
     /// or subnormal weight, or a weight small enough to move, must be computed.
     fn check_negligible_rows<F: Float>() {
         let tiny = F::min_positive_value();
-        for t in [1, 3, 10] {
-            let (rows, cols) = (9, 37);
+        // 150 rows: the small rows start in the second chunk of 64 that the function scans.
+        for (t, rows, first) in [(1, 9, 0), (3, 9, 0), (10, 9, 0), (3, 150, 70)] {
+            let cols = 37;
             let mut x = values::<F>(t * rows, 21);
             for tt in 0..t {
                 for r in 0..rows {
-                    let scale = match r % 3 {
-                        0 => tiny * F::from_f64(1e-3), // subnormal errors
-                        1 => tiny * F::from_f64(1e4),  // small, normal errors
+                    let scale = match (r < first, (r - first.min(r)) % 3) {
+                        (true, _) => F::one(),
+                        (_, 0) => tiny * F::from_f64(1e-3), // subnormal errors
+                        (_, 1) => tiny * F::from_f64(1e4),  // small, normal errors
                         _ => F::one(),
                     };
                     x[tt * rows + r] = x[tt * rows + r] * scale;
@@ -612,9 +614,9 @@ mod tests {
                 .iter()
                 .fold(0.0_f64, |m, &v| m.max(Float::to_f64(v).abs()));
             let mut start = values::<F>(rows * cols, 23);
-            start[3 * cols + 5] = F::zero();
-            start[6 * cols + 36] = tiny * F::from_f64(0.25);
-            start[4 * cols] = tiny * F::from_f64(1e3);
+            start[(first + 3) * cols + 5] = F::zero();
+            start[(first + 6) * cols + 36] = tiny * F::from_f64(0.25);
+            start[(first + 4) * cols] = tiny * F::from_f64(1e3);
             let sums = OuterSums {
                 x: &x,
                 x_offset: 0,
@@ -630,9 +632,16 @@ mod tests {
                 let rate = F::from_f64(rate);
                 let skipped = products::negligible_rows(&sums, &start, cols, rate, decay);
                 for (r, expected) in [(0, true), (1, true), (2, false), (3, false), (6, false)] {
-                    assert_eq!(skipped[r], expected, "row {r}, {t} terms");
+                    assert_eq!(skipped[first + r], expected, "row {first} + {r}, {t} terms");
                 }
-                assert!(!skipped[4], "row 4 holds a weight the step may move");
+                assert!(
+                    !skipped[first + 4],
+                    "row 4 holds a weight the step may move"
+                );
+                assert!(
+                    skipped[..first].iter().all(|&s| !s),
+                    "normal errors are computed"
+                );
                 let finish = Finish::Step { rate, decay };
                 for kernel in Kernel::available() {
                     let mut out = start.clone();

@@ -339,7 +339,7 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
 
 /// Which rows of a step `out ← fma(−rate, s, decay·out)` come out as `decay·out` exactly, bit
 /// for bit, because their sums are too small to move any of their weights; empty when no row is
-/// (the usual case, found with one pass over `x`).
+/// (the usual case, found with one pass over `x` and no allocation).
 ///
 /// Why this matters: sigmoid units saturated far below zero have slopes, hence errors, in the
 /// subnormal range, and each multiply-add that produces a subnormal number costs a microcode
@@ -349,9 +349,10 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
 /// The proof, for row `r`: with `S = Σ_t |x(t, r)|` and `Y ≥ |y|`, the computed chain `|s|`
 /// is at most `S·Y·(1 + 2·T·ε) + T·σ` (`T` terms, each fused multiply-add rounding once, by at
 /// most a relative `ε` or half the smallest subnormal `σ`), so the exact `fma` operand satisfies
-/// `|rate·s| ≤ A`, which is computed with room to spare: `|rate|·(S·Y·(1 + 8·(T + 1)·ε) + 2·T·σ)`. When every `w' = decay·w` of the row is
-/// normal and `A < |w'|·2^−(p+1)` (`p` the significand's bits: 24 or 53), `A` is below half the
-/// spacing of the floats on either side of `w'`, so the single rounding returns `w'`.
+/// `|rate·s| ≤ A`, computed here with room to spare as
+/// `A = |rate|·(S·Y·(1 + 8·(T + 1)·ε) + 2·T·σ)`. When every `w' = decay·w` of the row is normal
+/// and `A < |w'|·2^−(p+1)` (`p` the significand's bits: 24 or 53), `A` is below half the spacing
+/// of the floats on either side of `w'`, so the single rounding returns `w'`.
 #[inline(always)]
 pub(crate) fn negligible_rows<F: Float>(
     sums: &OuterSums<'_, F>,
@@ -360,43 +361,55 @@ pub(crate) fn negligible_rows<F: Float>(
     rate: F,
     decay: F,
 ) -> Vec<bool> {
+    const CHUNK: usize = 64;
     let (terms, cols, rows) = (sums.y.len(), sums.y.cols(), sums.rows);
     if !sums.y_max.is_finite() || terms == 0 || rows == 0 {
         return Vec::new();
     }
     let epsilon = F::epsilon().to_f64();
-    let smallest = F::min_positive_value().to_f64() * epsilon; // the smallest subnormal
-                                                               // Generous: it also covers the roundings of this function's own sums and products.
+    // The smallest subnormal.
+    let smallest = F::min_positive_value().to_f64() * epsilon;
+    // Generous: it also covers the roundings of this function's own sums and products.
     let growth = 1.0 + 8.0 * (terms as f64 + 1.0) * epsilon;
+    let rate = rate.to_f64().abs();
+    // `A` of the rows `first..first + CHUNK` (as many as there are).
+    let chunk_bounds = |first: usize| {
+        let mut bounds = [0.0_f64; CHUNK];
+        let len = (rows - first).min(CHUNK);
+        for t in 0..terms {
+            let base = sums.x_offset + t * sums.x_t + first * sums.x_r;
+            for (i, bound) in bounds[..len].iter_mut().enumerate() {
+                *bound += sums.x[base + i * sums.x_r].to_f64().abs();
+            }
+        }
+        for bound in &mut bounds[..len] {
+            *bound = rate * (*bound * sums.y_max * growth + 2.0 * terms as f64 * smallest);
+        }
+        (bounds, len)
+    };
     // Rows whose products may reach the subnormal range are candidates (steps on larger
     // errors run at full speed: nothing to gain there).
     let reach = F::min_positive_value().to_f64() * 1e6;
-    let rate = rate.to_f64().abs();
-    let mut bounds = vec![0.0_f64; rows];
-    for t in 0..terms {
-        let base = sums.x_offset + t * sums.x_t;
-        for (r, bound) in bounds.iter_mut().enumerate() {
-            *bound += sums.x[base + r * sums.x_r].to_f64().abs();
-        }
-    }
-    let mut any = false;
-    for bound in &mut bounds {
-        *bound = rate * (*bound * sums.y_max * growth + 2.0 * terms as f64 * smallest);
-        any |= *bound < reach;
-    }
-    if !any {
+    let first_candidate = (0..rows).step_by(CHUNK).find(|&first| {
+        let (bounds, len) = chunk_bounds(first);
+        bounds[..len].iter().any(|&a| a < reach)
+    });
+    let Some(first) = first_candidate else {
         return Vec::new();
-    }
-    let digits = F::epsilon().to_f64().log2().round() as i32 - 2; // −(p + 1)
-    let half_spacing = 2f64.powi(digits);
-    // A plain loop: the scan must be inlined into the kernel's instruction set to vectorise,
-    // and the closures of an iterator chain are compiled apart from it.
+    };
+    let half_spacing = 2f64.powi(F::epsilon().to_f64().log2().round() as i32 - 2); // 2^−(p+1)
     let mut negligible = vec![false; rows];
-    for r in 0..rows {
-        if bounds[r] < reach {
-            let row = &out[r * out_stride..r * out_stride + cols];
-            if let Some(least) = smallest_normal_magnitude(row, decay) {
-                negligible[r] = bounds[r] < least.to_f64() * half_spacing;
+    for chunk in (first..rows).step_by(CHUNK) {
+        let (bounds, len) = chunk_bounds(chunk);
+        // A plain loop: the scan must be inlined into the kernel's instruction set to
+        // vectorise, and the closures of an iterator chain are compiled apart from it.
+        for i in 0..len {
+            let r = chunk + i;
+            if bounds[i] < reach {
+                let row = &out[r * out_stride..r * out_stride + cols];
+                if let Some(least) = smallest_normal_magnitude(row, decay) {
+                    negligible[r] = bounds[i] < least.to_f64() * half_spacing;
+                }
             }
         }
     }
