@@ -904,49 +904,57 @@ def previous_rows(
     training: dict[str, list[Timing]], baseline: Baseline, samples: int
 ) -> list[dict[str, Any]]:
     """digitnet at 1 thread and at its default beside the previous engine, per configuration."""
-    out = []
-    for config in CONFIGS:
-        for dtype in ("float64", "float32"):
-            before = baseline.scaled(config.key, dtype, samples)
-            one = digitnet_timing(training[config.key], dtype, 1).seconds
-            default = default_timing(training[config.key], DIGITNET[dtype]).seconds
-            out.append(
-                {
-                    "key": config.key,
-                    "dtype": dtype,
-                    "previous_seconds": before,
-                    "one_thread_seconds": one,
-                    "default_seconds": default,
-                    "one_thread_vs_previous": one / before,
-                    "default_vs_previous": default / before,
-                    "method": f"against {baseline.file}, another run's figures",
-                }
-            )
-    return out
+    method = f"against {baseline.file}, another run's figures"
+    return [
+        previous_row(
+            config.key,
+            dtype,
+            (
+                baseline.scaled(config.key, dtype, samples),
+                digitnet_timing(training[config.key], dtype, 1).seconds,
+                default_timing(training[config.key], DIGITNET[dtype]).seconds,
+            ),
+            method,
+        )
+        for config in CONFIGS
+        for dtype in ("float64", "float32")
+    ]
 
 
 def side_by_side_rows(figures: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, Any]]:
     """:func:`previous_rows` from ``previous_engine.side_by_side``: every figure from the same
     alternation of child processes, 50,000-sample epochs."""
-    out = []
-    for config in CONFIGS:
-        for dtype in ("float64", "float32"):
-            before = figures["previous"][config.key][dtype]
-            one = figures["current"][config.key][dtype]
-            default = figures["current-default"][config.key][dtype]
-            out.append(
-                {
-                    "key": config.key,
-                    "dtype": dtype,
-                    "previous_seconds": before,
-                    "one_thread_seconds": one,
-                    "default_seconds": default,
-                    "one_thread_vs_previous": one / before,
-                    "default_vs_previous": default / before,
-                    "method": "side by side",
-                }
-            )
-    return out
+    return [
+        previous_row(
+            config.key,
+            dtype,
+            tuple(figures[name][config.key][dtype] for name in PREVIOUS_COLUMNS),
+            "side by side",
+        )
+        for config in CONFIGS
+        for dtype in ("float64", "float32")
+    ]
+
+
+#: ``previous_engine.side_by_side``'s participants, in the order of :func:`previous_row`'s
+#: seconds.
+PREVIOUS_COLUMNS = ("previous", "current", "current-default")
+
+
+def previous_row(key: str, dtype: str, seconds: Sequence[float], method: str) -> dict[str, Any]:
+    """One configuration's row: ``seconds`` are the previous engine's, digitnet's at 1 thread
+    and at its default."""
+    before, one, default = seconds
+    return {
+        "key": key,
+        "dtype": dtype,
+        "previous_seconds": before,
+        "one_thread_seconds": one,
+        "default_seconds": default,
+        "one_thread_vs_previous": one / before,
+        "default_vs_previous": default / before,
+        "method": method,
+    }
 
 
 def print_previous(rows: list[dict[str, Any]], baseline: Baseline, samples: int) -> None:

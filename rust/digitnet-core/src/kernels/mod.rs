@@ -493,6 +493,21 @@ mod tests {
         check_dense::<f32, 16>();
     }
 
+    /// `Σ_t x[t][r]·y[t][c]` (`x` sample-major, `rows` wide; `y` `cols` wide) as one chain of
+    /// fused multiply-adds over `t` in order, from `+0`: `outer`'s canonical order written out.
+    fn plain_chain<F: Float>(
+        x: &[F],
+        y: &[F],
+        terms: usize,
+        rows: usize,
+        cols: usize,
+        (r, c): (usize, usize),
+    ) -> F {
+        (0..terms).fold(F::zero(), |s, t| {
+            x[t * rows + r].mul_add(y[t * cols + c], s)
+        })
+    }
+
     /// What `check_outer` feeds the kernel: plain values; `y` with zeros (runs, and whole rows
     /// zero in some tiles' columns) marked sparse; the same with a NaN and an infinity in `x`,
     /// which must then give the NaNs of the plain chain (no term may be skipped).
@@ -563,10 +578,7 @@ mod tests {
                     F::outer(kernel, &sums, &mut out, cols, finish);
                     for r in 0..rows {
                         for c in 0..cols {
-                            let mut s = F::zero();
-                            for tt in 0..t {
-                                s = x[tt * rows + r].mul_add(y_data[tt * cols + c], s);
-                            }
+                            let s = plain_chain(&x, &y_data, t, rows, cols, (r, c));
                             let i = r * cols + c;
                             let expected = match finish {
                                 Finish::Step { rate, decay } => {
@@ -648,10 +660,7 @@ mod tests {
                     F::outer(kernel, &sums, &mut out, cols, finish);
                     for r in 0..rows {
                         for c in 0..cols {
-                            let mut s = F::zero();
-                            for tt in 0..t {
-                                s = x[tt * rows + r].mul_add(y_data[tt * cols + c], s);
-                            }
+                            let s = plain_chain(&x, &y_data, t, rows, cols, (r, c));
                             let i = r * cols + c;
                             let expected = (-rate).mul_add(s, decay * start[i]);
                             assert_eq!(
