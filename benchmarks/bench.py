@@ -936,9 +936,9 @@ def side_by_side_rows(figures: dict[str, dict[str, dict[str, float]]]) -> list[d
     ]
 
 
-#: ``previous_engine.side_by_side``'s participants, in the order of :func:`previous_row`'s
-#: seconds.
-PREVIOUS_COLUMNS = ("previous", "current", "current-default")
+#: ``previous_engine.side_by_side``'s participants, whose order is that of
+#: :func:`previous_row`'s seconds: the previous engine, digitnet at 1 thread, at its default.
+PREVIOUS_COLUMNS = tuple(name for name, _, _ in previous_engine.PARTICIPANTS)
 
 
 def previous_row(key: str, dtype: str, seconds: Sequence[float], method: str) -> dict[str, Any]:
