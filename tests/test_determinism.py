@@ -140,6 +140,29 @@ def test_element_wise_passes_cut_over_threads_give_the_same_bits(
     assert len(set(results.values())) == 1, results
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("optimizer", "dropout"), [(None, 0.0), (None, 0.3), ("adam", 0.3)])
+def test_wide_hidden_layers_split_over_units_give_the_same_bits(
+    optimizer: str | None, dropout: float, dtype: str
+) -> None:
+    """A hidden layer of at least 1 MiB of weights (here 700 x 400) has its forward product
+    split over units on more than one thread, each part staged and copied into place, where
+    smaller ones are split over samples: the bits must be those of one thread."""
+
+    def trained(kernel: str, threads: int) -> str:
+        digitnet.set_kernel(kernel)
+        digitnet.set_num_threads(threads)
+        rng = np.random.default_rng(6)
+        x = rng.uniform(0, 1, (150, 700)).astype(dtype)
+        labels = rng.integers(0, 10, 150)
+        net = digitnet.Network([700, 400, 10], seed=6, dtype=dtype, activation="tanh")
+        net.SGD((x, labels), 2, 37, 0.05, optimizer=optimizer, dropout=dropout, verbose=False)
+        return digest(net, net.feedforward(x))
+
+    results = {(k, t): trained(k, t) for k in KERNELS for t in THREADS}
+    assert len(set(results.values())) == 1, results
+
+
 #: Output layer and cost pairs of scikit-learn's MLPs (and the book's quadratic sigmoid).
 HEADS = [
     ("identity", "QuadraticCost"),

@@ -3,8 +3,8 @@ use ndarray::{s, Array1, Array2, ArrayView2};
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::kernels::{self, Finish, OuterSums, Rows};
 use crate::optimizer::OptimizerState;
-use crate::parallel::{for_each_chunk, for_each_part, part_range, SharedMut};
-use crate::{Float, Network, Optimizer, Result};
+use crate::parallel::{chunk_parts, for_each_chunk, for_each_part, part_range, SharedMut};
+use crate::{Activation, Float, Network, Optimizer, Result};
 
 /// The gradient of the cost, summed over the samples of a mini-batch, in the shapes of the
 /// network's parameters (network.py's `nabla_w` and `nabla_b`).
@@ -53,6 +53,9 @@ pub(crate) struct Backprop<F> {
     delta_max: Vec<f64>,
     /// The largest |input| of each layer in the last SGD step (see `descend_sgd`).
     input_max: Vec<f64>,
+    /// A wide hidden layer's activations and slopes, part by part, when its forward product
+    /// is split over units (see `forward`).
+    unit_parts: Vec<F>,
 }
 
 impl<F: Float> Backprop<F> {
@@ -90,6 +93,7 @@ impl<F: Float> Backprop<F> {
             new_bounds: vec![0.0; layer_sizes.len()],
             delta_max: vec![0.0; layer_sizes.len()],
             input_max: vec![0.0; layer_sizes.len()],
+            unit_parts: Vec::new(),
         })
     }
 
@@ -472,6 +476,23 @@ impl<F: Float> Backprop<F> {
             let a = SharedMut::new(&mut contiguous_mut(&mut rest[0])[..m * n]);
             let slope = SharedMut::new(&mut contiguous_mut(&mut self.slopes[l])[..m * n]);
             let parts = parts_for(m * n * input.cols(), threads).min(m);
+            let k = input.cols();
+            if l + 1 < layers
+                && parts > 1
+                && !activation.output_only()
+                && n * k * std::mem::size_of::<F>() >= UNIT_SPLIT_BYTES
+            {
+                let layer = Layer {
+                    input,
+                    w,
+                    bias,
+                    activation,
+                    mask,
+                };
+                let out = (a, slope);
+                forward_by_units(&layer, out, &mut self.unit_parts, parts.min(n), threads);
+                continue;
+            }
             for_each_part(threads, parts, &|p| {
                 let rows = part_range(m, parts, 1, p);
                 let cells = rows.start * n..rows.end * n;
@@ -497,6 +518,87 @@ impl<F: Float> Backprop<F> {
             });
         }
     }
+}
+
+/// The bytes of a hidden layer's weights from which its forward product is split over units
+/// rather than samples: each thread then reads only its share of W, the same rows its part of
+/// the weight step updates.
+const UNIT_SPLIT_BYTES: usize = 1 << 20;
+
+/// What a layer's forward pass reads: its inputs, weights (`n × k`, row-major), biases,
+/// activation and dropout mask (`m × n`, if any).
+struct Layer<'a, F> {
+    input: Rows<'a, F>,
+    w: &'a [F],
+    bias: &'a [F],
+    activation: Activation,
+    mask: Option<&'a [F]>,
+}
+
+/// A hidden layer's forward pass with its product split over `parts` ranges of units, so that
+/// each thread reads only its rows of W: the rows its part of the weight step then updates (the
+/// same `part_range`s), which for `[784, 800, 10]` in float32 (1.25 MB a thread) stay in that
+/// core's L2 cache from one to the other. Each part stages its outputs and slopes, unit-major
+/// by part, in `staging`; a second pass split over samples copies them into the sample-major
+/// `out` (activations, slopes) and applies the mask. The same operations as the split over
+/// samples, so the same bits.
+fn forward_by_units<F: Float>(
+    layer: &Layer<'_, F>,
+    (a, slope): (SharedMut<F>, SharedMut<F>),
+    staging: &mut Vec<F>,
+    parts: usize,
+    threads: usize,
+) {
+    let (m, k, n) = (layer.input.len(), layer.input.cols(), layer.bias.len());
+    if staging.len() < 2 * m * n {
+        staging.resize(2 * m * n, F::zero());
+    }
+    let staged = SharedMut::new(&mut staging[..2 * m * n]);
+    for_each_part(threads, parts, &|p| {
+        let units = part_range(n, parts, 1, p);
+        let width = units.len();
+        // SAFETY: the parts' unit ranges are disjoint, so are their regions.
+        let region = unsafe { staged.range(2 * m * units.start..2 * m * units.end) };
+        let (z, z_slope) = region.split_at_mut(m * width);
+        let w = &layer.w[units.start * k..units.end * k];
+        kernels::dense(layer.input, w, &layer.bias[units], z);
+        kernels::vectorised(
+            #[inline(always)]
+            || {
+                for (z, s) in z
+                    .chunks_exact_mut(width)
+                    .zip(z_slope.chunks_exact_mut(width))
+                {
+                    layer.activation.apply(z, s);
+                }
+            },
+        );
+    });
+    let staged = &staging[..2 * m * n];
+    let row_parts = chunk_parts(m * n, threads).min(m);
+    for_each_part(threads, row_parts, &|p| {
+        let rows = part_range(m, row_parts, 1, p);
+        let cells = rows.start * n..rows.end * n;
+        // SAFETY: the parts' row ranges are disjoint, so are their cells.
+        let (a, s) = unsafe { (a.range(cells.clone()), slope.range(cells.clone())) };
+        for q in 0..parts {
+            let units = part_range(n, parts, 1, q);
+            let width = units.len();
+            let region = &staged[2 * m * units.start..2 * m * units.end];
+            let (z, z_slope) = region.split_at(m * width);
+            for (r, i) in rows.clone().enumerate() {
+                let (from, to) = (i * width, r * n + units.start);
+                a[to..to + width].copy_from_slice(&z[from..from + width]);
+                s[to..to + width].copy_from_slice(&z_slope[from..from + width]);
+            }
+        }
+        if let Some(mask) = layer.mask {
+            for ((a, s), &keep) in a.iter_mut().zip(s.iter_mut()).zip(&mask[cells]) {
+                *a = *a * keep;
+                *s = *s * keep;
+            }
+        }
+    });
 }
 
 /// Work (multiply-adds) below which a product runs on one thread: handing a part to another
