@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import select
@@ -68,7 +69,10 @@ def assert_within_conditioning(
     reach :data:`VACUOUS_BOUND` of the parameters' scale, the case proves nothing: it is
     excluded (``hypothesis.assume``) and counted under ``where``."""
     scale = float(np.max(np.abs(ref)))
-    growth = float(np.max(np.abs(nudged - ref))) / (nudge * scale)
+    moved = float(np.max(np.abs(nudged - ref)))
+    # Divided by the scale first: for a subnormal scale (saturated sigmoids' gradients),
+    # `nudge * scale` underflows to zero.
+    growth = moved / scale / nudge if scale > 0 else 0.0 if moved == 0 else math.inf
     relative = max(floor, 100 * steps * max(growth, 1.0) * unit)
     counts = CONDITIONING.setdefault(where, {"checked": 0, "vacuous": 0})
     if relative >= VACUOUS_BOUND:
