@@ -510,10 +510,7 @@ impl<F: Float> Backprop<F> {
                     },
                 );
                 if let Some(mask) = mask {
-                    for ((a, s), &k) in a.iter_mut().zip(slope.iter_mut()).zip(&mask[cells]) {
-                        *a = *a * k;
-                        *s = *s * k;
-                    }
+                    apply_mask(a, slope, &mask[cells]);
                 }
             });
         }
@@ -593,12 +590,17 @@ fn forward_by_units<F: Float>(
             }
         }
         if let Some(mask) = layer.mask {
-            for ((a, s), &keep) in a.iter_mut().zip(s.iter_mut()).zip(&mask[cells]) {
-                *a = *a * keep;
-                *s = *s * keep;
-            }
+            apply_mask(a, s, &mask[cells]);
         }
     });
+}
+
+/// Dropout: each activation and its slope times its mask value (`0` or `1/keep`).
+fn apply_mask<F: Float>(a: &mut [F], slope: &mut [F], mask: &[F]) {
+    for ((a, s), &keep) in a.iter_mut().zip(slope.iter_mut()).zip(mask) {
+        *a = *a * keep;
+        *s = *s * keep;
+    }
 }
 
 /// Work (multiply-adds) below which a product runs on one thread: handing a part to another
