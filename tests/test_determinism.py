@@ -13,7 +13,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +75,7 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def train(run: dict[str, Any], kernel: str, threads: int) -> str:
-    digitnet.set_kernel(kernel)
-    digitnet.set_num_threads(threads)
+def train(run: dict[str, Any]) -> str:
     rng = np.random.default_rng(run["seed"])
     x = rng.uniform(0, 1, (run["n"], run["sizes"][0])).astype(run["dtype"])
     labels = rng.integers(0, run["sizes"][-1], run["n"])
@@ -110,11 +108,22 @@ def train(run: dict[str, Any], kernel: str, threads: int) -> str:
     return outcome + digest(net, net.feedforward(x), net.predict(x))
 
 
+def assert_one_result_everywhere(compute: Callable[[], str]) -> None:
+    """Runs ``compute`` on every kernel path this CPU has and every thread count of
+    :data:`THREADS`: all must give one result."""
+    results = {}
+    for kernel in KERNELS:
+        for threads in THREADS:
+            digitnet.set_kernel(kernel)
+            digitnet.set_num_threads(threads)
+            results[(kernel, threads)] = compute()
+    assert len(set(results.values())) == 1, results
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(run=runs())
 def test_every_kernel_and_thread_count_gives_the_same_bits(run: dict[str, Any]) -> None:
-    results = {(k, t): train(run, k, t) for k in KERNELS for t in THREADS}
-    assert len(set(results.values())) == 1, results
+    assert_one_result_everywhere(lambda: train(run))
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -126,9 +135,7 @@ def test_element_wise_passes_cut_over_threads_give_the_same_bits(
     term and optimizer step) and each mini-batch's 72 x 700 inputs (their gather) are large
     enough to be split into up to 3 parts of at least 16,384 values."""
 
-    def trained(kernel: str, threads: int) -> str:
-        digitnet.set_kernel(kernel)
-        digitnet.set_num_threads(threads)
+    def trained() -> str:
         rng = np.random.default_rng(5)
         x = rng.uniform(0, 1, (300, 700)).astype(dtype)
         labels = rng.integers(0, 10, 300)
@@ -136,8 +143,7 @@ def test_element_wise_passes_cut_over_threads_give_the_same_bits(
         net.SGD((x, labels), 2, 72, 0.05, lmbda=0.5, optimizer=optimizer, verbose=False)
         return digest(net, net.feedforward(x))
 
-    results = {(k, t): trained(k, t) for k in KERNELS for t in THREADS}
-    assert len(set(results.values())) == 1, results
+    assert_one_result_everywhere(trained)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -149,9 +155,7 @@ def test_wide_hidden_layers_split_over_units_give_the_same_bits(
     split over units on more than one thread, each part staged and copied into place, where
     smaller ones are split over samples: the bits must be those of one thread."""
 
-    def trained(kernel: str, threads: int) -> str:
-        digitnet.set_kernel(kernel)
-        digitnet.set_num_threads(threads)
+    def trained() -> str:
         rng = np.random.default_rng(6)
         x = rng.uniform(0, 1, (150, 700)).astype(dtype)
         labels = rng.integers(0, 10, 150)
@@ -159,8 +163,7 @@ def test_wide_hidden_layers_split_over_units_give_the_same_bits(
         net.SGD((x, labels), 2, 37, 0.05, optimizer=optimizer, dropout=dropout, verbose=False)
         return digest(net, net.feedforward(x))
 
-    results = {(k, t): trained(k, t) for k in KERNELS for t in THREADS}
-    assert len(set(results.values())) == 1, results
+    assert_one_result_everywhere(trained)
 
 
 #: Output layer and cost pairs of scikit-learn's MLPs (and the book's quadratic sigmoid).
@@ -197,10 +200,8 @@ def weighted_runs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def fit_epochs(run: dict[str, Any], kernel: str, threads: int) -> str:
+def fit_epochs(run: dict[str, Any]) -> str:
     """Two epochs of scikit-learn-style training and the whole-set objective, as one digest."""
-    digitnet.set_kernel(kernel)
-    digitnet.set_num_threads(threads)
     rng = np.random.default_rng(run["seed"])
     n, n_out = run["n"], run["sizes"][-1]
     x = rng.uniform(-1, 1, (n, run["sizes"][0])).astype(run["dtype"])
@@ -239,8 +240,7 @@ def test_weighted_epochs_and_the_objective_give_the_same_bits_everywhere(
 ) -> None:
     """What scikit-learn's MLPs use (sample weights, L2 per mini-batch, the loss record, the
     whole-set objective, Glorot, the new outputs) is as reproducible as the book's training."""
-    results = {(k, t): fit_epochs(run, k, t) for k in KERNELS for t in THREADS}
-    assert len(set(results.values())) == 1, results
+    assert_one_result_everywhere(lambda: fit_epochs(run))
 
 
 def test_inference_chunking_and_threads_do_not_change_outputs() -> None:

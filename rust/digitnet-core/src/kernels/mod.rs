@@ -508,6 +508,42 @@ mod tests {
         })
     }
 
+    /// Runs `outer` with `finish` on a copy of `start` (laid out `rows × cols`, `sums.x`
+    /// sample-major) and asserts every output's bits are the plain chain's, finished the same
+    /// way; NaNs match NaNs, as a NaN's payload is not part of the order of operations.
+    fn assert_outer_is_plain_chain<F: Float>(
+        kernel: Kernel,
+        sums: &OuterSums<'_, F>,
+        y_data: &[F],
+        start: &[F],
+        finish: Finish<'_, F>,
+        what: &str,
+    ) {
+        let (t, rows, cols) = (sums.y.len(), sums.rows, sums.y.cols());
+        assert!(
+            sums.x_offset == 0 && sums.x_t == rows && sums.x_r == 1,
+            "x sample-major"
+        );
+        let mut out = start.to_vec();
+        F::outer(kernel, sums, &mut out, cols, finish);
+        for r in 0..rows {
+            for c in 0..cols {
+                let s = plain_chain(sums.x, y_data, t, rows, cols, (r, c));
+                let i = r * cols + c;
+                let expected = match finish {
+                    Finish::Step { rate, decay } => (-rate).mul_add(s, decay * start[i]),
+                    Finish::Scale(scale) => s * scale,
+                    Finish::Slope(slope) => s * slope[i],
+                };
+                let (got, expected) = (out[i].to_f64(), expected.to_f64());
+                assert!(
+                    got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()),
+                    "{what} at ({r}, {c}): {got:e}, expected {expected:e}"
+                );
+            }
+        }
+    }
+
     /// What `check_outer` feeds the kernel: plain values; `y` with zeros (runs, and whole rows
     /// zero in some tiles' columns) marked sparse; the same with a NaN and an infinity in `x`,
     /// which must then give the NaNs of the plain chain (no term may be skipped).
@@ -574,28 +610,8 @@ mod tests {
                     Finish::Scale(scale),
                     Finish::Slope(&slope),
                 ] {
-                    let mut out = start.clone();
-                    F::outer(kernel, &sums, &mut out, cols, finish);
-                    for r in 0..rows {
-                        for c in 0..cols {
-                            let s = plain_chain(&x, &y_data, t, rows, cols, (r, c));
-                            let i = r * cols + c;
-                            let expected = match finish {
-                                Finish::Step { rate, decay } => {
-                                    (-rate).mul_add(s, decay * start[i])
-                                }
-                                Finish::Scale(scale) => s * scale,
-                                Finish::Slope(slope) => s * slope[i],
-                            };
-                            let (got, expected) = (out[i].to_f64(), expected.to_f64());
-                            // A NaN's payload is not part of the order of operations.
-                            assert!(
-                                got.to_bits() == expected.to_bits()
-                                    || (got.is_nan() && expected.is_nan()),
-                                "{kernel:?} {data:?} ({t}, {rows}, {cols}) at ({r}, {c})"
-                            );
-                        }
-                    }
+                    let what = format!("{kernel:?} {data:?} ({t}, {rows}, {cols})");
+                    assert_outer_is_plain_chain(kernel, &sums, &y_data, &start, finish, &what);
                 }
             }
         }
@@ -656,20 +672,8 @@ mod tests {
                 );
                 let finish = Finish::Step { rate, decay };
                 for kernel in Kernel::available() {
-                    let mut out = start.clone();
-                    F::outer(kernel, &sums, &mut out, cols, finish);
-                    for r in 0..rows {
-                        for c in 0..cols {
-                            let s = plain_chain(&x, &y_data, t, rows, cols, (r, c));
-                            let i = r * cols + c;
-                            let expected = (-rate).mul_add(s, decay * start[i]);
-                            assert_eq!(
-                                out[i].to_f64().to_bits(),
-                                expected.to_f64().to_bits(),
-                                "{kernel:?} {t} terms at ({r}, {c})"
-                            );
-                        }
-                    }
+                    let what = format!("{kernel:?} {t} terms");
+                    assert_outer_is_plain_chain(kernel, &sums, &y_data, &start, finish, &what);
                 }
             }
         }
