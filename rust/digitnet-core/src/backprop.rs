@@ -4,6 +4,7 @@ use crate::alloc::{try_zeros1, try_zeros2};
 use crate::kernels::{self, Finish, OuterSums, Rows};
 use crate::optimizer::OptimizerState;
 use crate::parallel::{chunk_parts, for_each_chunk, for_each_part, part_range, SharedMut};
+use crate::prefetch::{Ahead, Lines};
 use crate::{Activation, Float, Network, Optimizer, Result};
 
 /// The gradient of the cost, summed over the samples of a mini-batch, in the shapes of the
@@ -138,6 +139,7 @@ impl<F: Float> Backprop<F> {
                 f64::INFINITY,
                 nabla_w,
                 Finish::Scale(F::one()),
+                Ahead::default(),
                 threads,
             );
             sum_rows(&live(&self.deltas[l], m), &mut self.gradients.biases[l]);
@@ -180,6 +182,7 @@ impl<F: Float> Backprop<F> {
                 f64::INFINITY,
                 nabla_w,
                 finish,
+                Ahead::default(),
                 threads,
             );
             if !accumulate {
@@ -213,6 +216,7 @@ impl<F: Float> Backprop<F> {
         dropout: bool,
         state: &mut OptimizerState<F>,
         bounds: &mut [f64],
+        ahead: Ahead<'_>,
         threads: usize,
     ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.len();
@@ -233,7 +237,7 @@ impl<F: Float> Backprop<F> {
         }
         let layers = self.deltas.len();
         if state.optimizer() == Optimizer::Sgd {
-            return self.descend_sgd(net, x, x_max, step, bounds, threads);
+            return self.descend_sgd(net, x, x_max, step, bounds, ahead, threads);
         }
         // Other optimizers: g = (1/s)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
         // computed and checked into staged arrays, which replace the parameters only if all is
@@ -252,6 +256,7 @@ impl<F: Float> Backprop<F> {
                 f64::INFINITY,
                 contiguous_mut(nabla_w),
                 Finish::Scale(mean),
+                first_layer_only(l, ahead),
                 threads,
             );
             if step.l2 != 0.0 {
@@ -301,6 +306,7 @@ impl<F: Float> Backprop<F> {
     /// The plain SGD step, `W ← (1 − η·l2)·W − (η/m)·δᵀA` and `b ← b − (η/m)·Σδ`, added into the
     /// weights by the gradient's own product. `bounds[l]` bounds layer `l`'s largest |w|; the
     /// step goes ahead only when the bounds prove that no new value can overflow.
+    #[allow(clippy::too_many_arguments)]
     fn descend_sgd(
         &mut self,
         net: &mut Network<F>,
@@ -308,6 +314,7 @@ impl<F: Float> Backprop<F> {
         x_max: f64,
         step: Step,
         bounds: &mut [f64],
+        ahead: Ahead<'_>,
         threads: usize,
     ) -> std::result::Result<(), NonFiniteStep> {
         let m = x.len();
@@ -374,6 +381,7 @@ impl<F: Float> Backprop<F> {
                 input_max,
                 contiguous_mut(&mut weights[l]),
                 finish,
+                first_layer_only(l, ahead),
                 threads,
             );
             for (b, &g) in biases[l].iter_mut().zip(&self.gradients.biases[l]) {
@@ -448,6 +456,7 @@ impl<F: Float> Backprop<F> {
                     rows: rows.len(),
                     sparse_y: false,
                     y_max: f64::INFINITY,
+                    ahead: Lines::default(),
                 };
                 // SAFETY: the parts' row ranges are disjoint, so are their cells of `out`.
                 let dest = unsafe { out.range(cells.clone()) };
@@ -621,6 +630,7 @@ fn weight_products<F: Float>(
     input_max: f64,
     out: &mut [F],
     finish: Finish<'_, F>,
+    ahead: Ahead<'_>,
     threads: usize,
 ) {
     let (m, n, k) = (input.len(), delta.ncols(), input.cols());
@@ -638,11 +648,22 @@ fn weight_products<F: Float>(
             rows: units.len(),
             sparse_y: true,
             y_max: input_max,
+            ahead: ahead.share(p, parts),
         };
         // SAFETY: the parts' unit ranges are disjoint, so are their rows of `out`.
         let dest = unsafe { out.range(units.start * k..units.end * k) };
         kernels::outer(&sums, dest, k, finish);
     });
+}
+
+/// The next mini-batch's rows are asked for during the first layer's weight product: the
+/// largest of a mini-batch (784 inputs), with time to spare before the next gather.
+fn first_layer_only(layer: usize, ahead: Ahead<'_>) -> Ahead<'_> {
+    if layer == 0 {
+        ahead
+    } else {
+        Ahead::default()
+    }
 }
 
 /// The whole of a buffer or parameter array, which this crate always allocates row-major.

@@ -7,7 +7,7 @@ use crate::backprop::{contiguous, contiguous_mut, Backprop, Step};
 use crate::kernels::Rows;
 use crate::optimizer::{OptimizerSnapshot, OptimizerState};
 use crate::parallel::{chunk_parts, for_each_part, part_range, SharedMut};
-use crate::prefetch::prefetch_row;
+use crate::prefetch::Ahead;
 use crate::thread_choice::ThreadChoice;
 use crate::{Augment, Error, Float, Gradients, Network, Optimizer, Result, SeededRng, TrainingSet};
 
@@ -121,6 +121,8 @@ pub struct Trainer<F> {
     batch_y: Array2<F>,
     /// The current mini-batch's sample weights (when the data set has any).
     batch_w: Vec<F>,
+    /// The addresses of the next mini-batch's input rows, for the prefetches (see `Ahead`).
+    next_rows: Vec<usize>,
     /// Threads the products may use (results do not depend on it).
     threads: usize,
     choice: ThreadChoice,
@@ -139,6 +141,7 @@ impl<F: Float> Trainer<F> {
             batch_x: try_zeros2("mini-batch inputs", batch_size, net.n_inputs())?,
             batch_y: try_zeros2("mini-batch targets", batch_size, net.n_outputs())?,
             batch_w: vec![F::zero(); batch_size],
+            next_rows: Vec::with_capacity(batch_size),
             threads: 1,
             choice: ThreadChoice::default(),
         })
@@ -243,6 +246,7 @@ impl<F: Float> Trainer<F> {
                 dropout,
                 &mut self.optimizer,
                 &mut bounds,
+                Ahead::default(),
                 self.threads,
             )
             .map_err(|e| Error::Diverged {
@@ -301,10 +305,16 @@ impl<F: Float> Trainer<F> {
             // faster than reading the rows in place from a data set of arbitrary alignment).
             self.gather(data, indices, options, rng, threads);
             // The next mini-batch's rows are far apart in a data set much larger than the
-            // caches: ask for them now, so that they arrive while this one computes.
-            for &i in batch_indices(order, batch + 1, batch_size) {
-                prefetch_row(data.inputs().row(i));
+            // caches: the first layer's weight product asks for them as it computes, so that
+            // they arrive before the next gather (see `Ahead`).
+            let inputs = data.inputs();
+            self.next_rows.clear();
+            if inputs.strides()[1] == 1 {
+                let next = batch_indices(order, batch + 1, batch_size);
+                self.next_rows
+                    .extend(next.iter().map(|&i| inputs.row(i).as_ptr() as usize));
             }
+            let row_bytes = inputs.ncols() * std::mem::size_of::<F>();
             if options.dropout() {
                 self.draw_masks(m, options.keep, rng);
             }
@@ -328,6 +338,7 @@ impl<F: Float> Trainer<F> {
                         options.dropout(),
                         &mut self.optimizer,
                         &mut bounds,
+                        Ahead::new(&self.next_rows, row_bytes),
                         threads,
                     )
                     .map_err(|e| Error::Diverged { batch, detail: e.0 })?;

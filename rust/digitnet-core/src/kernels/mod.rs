@@ -594,6 +594,9 @@ mod tests {
             let start = values::<F>(rows * cols, 13);
             let slope = values::<F>(rows * cols, 14);
             let (rate, decay, scale) = (F::from_f64(0.3), F::from_f64(0.999), F::from_f64(0.1));
+            // Prefetches between the tiles (of `x`'s lines, as if it were the next mini-batch)
+            // must change nothing.
+            let x_row = [x.as_ptr() as usize];
             let sums = OuterSums {
                 x: &x,
                 x_offset: 0,
@@ -603,6 +606,8 @@ mod tests {
                 rows,
                 sparse_y: data != OuterData::Plain,
                 y_max: f64::INFINITY,
+                ahead: crate::prefetch::Ahead::new(&x_row, std::mem::size_of_val(&x[..]))
+                    .share(0, 1),
             };
             for kernel in Kernel::available() {
                 for finish in [
@@ -654,6 +659,7 @@ mod tests {
                 rows,
                 sparse_y: true,
                 y_max,
+                ahead: Default::default(),
             };
             let one = F::one();
             for (rate, decay) in [(0.3, one), (0.3, F::from_f64(0.999)), (3.0, one)] {
@@ -757,6 +763,7 @@ mod speed {
                     rows: n,
                     sparse_y: true,
                     y_max: f64::INFINITY,
+                    ahead: Default::default(),
                 };
                 let start = std::time::Instant::now();
                 for _ in 0..reps {

@@ -26,6 +26,7 @@
 
 use super::lanes::Lanes;
 use super::Rows;
+use crate::prefetch::Lines;
 use crate::Float;
 
 /// What [`outer`] does with each sum `s` before it writes `out`.
@@ -247,6 +248,9 @@ pub struct OuterSums<'a, F> {
     /// input), or infinity: with it, a step leaves out the rows it cannot change (see
     /// `negligible_rows`).
     pub(crate) y_max: f64,
+    /// Cache lines to ask for a few at a time between tiles (the next mini-batch's inputs; see
+    /// [`Ahead`](crate::prefetch::Ahead)), or none.
+    pub(crate) ahead: Lines<'a>,
 }
 
 /// `out[r·out_stride + c] = finish(Σ_t x(t, r)·y[t][c])` for `r < sums.rows`, `c < y.cols()`.
@@ -275,6 +279,9 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
         _ => Vec::new(),
     };
     let is_negligible = |r: usize| negligible.get(r).copied().unwrap_or(false);
+    let mut ahead = sums.ahead;
+    let tiles = vectors.div_ceil(V::OUTER_VECTORS) * sums.rows.div_ceil(V::OUTER_ROWS);
+    let per_tile = ahead.remaining().div_ceil(tiles.max(1));
     // Columns outermost: a tile's columns of `y` (all `t` rows of them) stay in L1 while every
     // tile of rows uses them.
     let mut v = 0;
@@ -321,10 +328,13 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
             }
             tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
                   3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
+            ahead.take(per_tile);
             r += rr;
         }
         v += vv;
     }
+    // What rows left out or rounding kept from the tiles.
+    ahead.finish();
     // What the step leaves of a negligible row: `decay·w`, the finish's own product.
     if let Finish::Step { decay, .. } = finish {
         if decay != F::one() {
