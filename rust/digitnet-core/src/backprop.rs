@@ -512,11 +512,7 @@ impl<F: Float> Backprop<F> {
                 // The exponential vectorises only when compiled for the kernel's registers.
                 kernels::vectorised(
                     #[inline(always)]
-                    || {
-                        for (a, slope) in a.chunks_exact_mut(n).zip(slope.chunks_exact_mut(n)) {
-                            activation.apply(a, slope);
-                        }
-                    },
+                    || activation.apply_rows(a, slope, n),
                 );
                 if let Some(mask) = mask {
                     apply_mask(a, slope, &mask[cells]);
@@ -570,14 +566,7 @@ fn forward_by_units<F: Float>(
         kernels::dense(layer.input, w, &layer.bias[units], z);
         kernels::vectorised(
             #[inline(always)]
-            || {
-                for (z, s) in z
-                    .chunks_exact_mut(width)
-                    .zip(z_slope.chunks_exact_mut(width))
-                {
-                    layer.activation.apply(z, s);
-                }
-            },
+            || layer.activation.apply_rows(z, z_slope, width),
         );
     });
     let staged = &staging[..2 * m * n];

@@ -468,11 +468,7 @@ impl<F: Float> Network<F> {
                 let activation = self.activations[l];
                 kernels::vectorised(
                     #[inline(always)]
-                    || {
-                        for row in z.chunks_exact_mut(n) {
-                            activation.apply_inference(row);
-                        }
-                    },
+                    || activation.apply_inference_rows(z, n),
                 );
             }
             start += m;

@@ -80,7 +80,9 @@ impl Lines<'_> {
     }
 }
 
-/// Asks the CPU to bring the cache line at `address` into L1.
+/// Asks the CPU to bring the cache line at `address` into L2: the gather reads it from there
+/// soon after, and L1 stays with the kernel that asks (measured 0.5-3.6% faster than into L1
+/// on the book's epochs).
 #[inline(always)]
 fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -88,8 +90,8 @@ fn prefetch_line(address: usize) {
     // observe (any address, even one outside every allocation, is allowed): it only moves a
     // cache line closer. The pointer is never dereferenced.
     unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(address as *const i8)
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        _mm_prefetch::<_MM_HINT_T1>(address as *const i8)
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
