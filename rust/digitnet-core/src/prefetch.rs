@@ -66,10 +66,18 @@ impl Lines<'_> {
     #[inline(always)]
     pub(crate) fn take(&mut self, count: usize) {
         let end = self.end.min(self.next.saturating_add(count));
-        for line in self.next..end {
-            let row = self.ahead.rows[line / self.ahead.lines_per_row];
-            let address = (row & !(LINE - 1)) + (line % self.ahead.lines_per_row) * LINE;
-            prefetch_line(address);
+        if self.next >= end {
+            return;
+        }
+        // One division per call, not per line: a division costs as much as several prefetches.
+        let per_row = self.ahead.lines_per_row;
+        let (mut row, mut offset) = (self.next / per_row, self.next % per_row);
+        for _ in self.next..end {
+            prefetch_line((self.ahead.rows[row] & !(LINE - 1)) + offset * LINE);
+            offset += 1;
+            if offset == per_row {
+                (row, offset) = (row + 1, 0);
+            }
         }
         self.next = end;
     }
