@@ -333,7 +333,7 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
         }
         v += vv;
     }
-    // What rows left out or rounding kept from the tiles.
+    // The lines no tile took: the shares of the tiles that negligible rows did without.
     ahead.finish();
     // What the step leaves of a negligible row: `decay·w`, the finish's own product.
     if let Finish::Step { decay, .. } = finish {
