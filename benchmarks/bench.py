@@ -298,7 +298,8 @@ def digitnet_threads(threads: int) -> Iterator[None]:
 
 
 def blas_threads(threads: int) -> AbstractContextManager[object]:
-    return threadpool_limits(limits=threads, user_api="blas")
+    limits: AbstractContextManager[object] = threadpool_limits(limits=threads, user_api="blas")
+    return limits
 
 
 @contextlib.contextmanager

@@ -90,9 +90,7 @@ def compare(
     data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], quick: bool, repeats: int
 ) -> list[dict[str, Any]]:
     """Every setting, both estimators taking turns ``repeats`` times; one row per setting."""
-    from sklearn.neural_network import (  # type: ignore[import-untyped]
-        MLPClassifier as SkMLP,
-    )
+    from sklearn.neural_network import MLPClassifier as SkMLP
 
     from digitnet.sklearn import MLPClassifier as DnMLP
 

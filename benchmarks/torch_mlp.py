@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
+import torch as torch  # re-exported: bench.py reads the version and threads through it
 
 VARIANTS: tuple[str, ...] = ("manual", "autograd")
 
