@@ -127,11 +127,7 @@ impl<F: Float> Backprop<F> {
         let m = x.len();
         self.errors(net, x, y, None, dropout, threads);
         for l in 0..self.deltas.len() {
-            let input = if l == 0 {
-                x
-            } else {
-                live_rows(&self.activations[l - 1], m)
-            };
+            let input = layer_input(&self.activations, x, l);
             let nabla_w = contiguous_mut(&mut self.gradients.weights[l]);
             weight_products(
                 &self.deltas[l],
@@ -170,11 +166,7 @@ impl<F: Float> Backprop<F> {
             Finish::Scale(F::one())
         };
         for l in 0..self.deltas.len() {
-            let input = if l == 0 {
-                x
-            } else {
-                live_rows(&self.activations[l - 1], m)
-            };
+            let input = layer_input(&self.activations, x, l);
             let nabla_w = contiguous_mut(&mut self.gradients.weights[l]);
             weight_products(
                 &self.deltas[l],
@@ -244,11 +236,7 @@ impl<F: Float> Backprop<F> {
         // finite.
         let mean = F::from_f64(1.0 / step.total);
         for l in 0..layers {
-            let input = if l == 0 {
-                x
-            } else {
-                live_rows(&self.activations[l - 1], m)
-            };
+            let input = layer_input(&self.activations, x, l);
             let nabla_w = &mut self.gradients.weights[l];
             weight_products(
                 &self.deltas[l],
@@ -367,11 +355,7 @@ impl<F: Float> Backprop<F> {
         };
         let (weights, biases) = net.parameters_mut();
         for l in 0..layers {
-            let input = if l == 0 {
-                x
-            } else {
-                live_rows(&self.activations[l - 1], m)
-            };
+            let input = layer_input(&self.activations, x, l);
             // The bound on the inputs with room for an augmented image's interpolation, whose
             // roundings may take a pixel a few ulps past the data set's largest.
             let input_max = self.input_max[l] * (1.0 + 1e-6);
@@ -472,11 +456,7 @@ impl<F: Float> Backprop<F> {
         let layers = self.activations.len();
         for l in 0..layers {
             let (before, rest) = self.activations.split_at_mut(l);
-            let input = if l == 0 {
-                x
-            } else {
-                live_rows(&before[l - 1], m)
-            };
+            let input = layer_input(before, x, l);
             let n = rest[0].ncols();
             let w = contiguous(&net.weights()[l]);
             let bias = contiguous1(&net.biases()[l]);
@@ -666,6 +646,15 @@ pub(crate) fn contiguous_mut<F>(a: &mut Array2<F>) -> &mut [F] {
 
 pub(crate) fn contiguous1<F>(a: &Array1<F>) -> &[F] {
     a.as_slice().expect("the engine's arrays are contiguous")
+}
+
+/// What layer `l` reads: the mini-batch's inputs `x` for the first layer, else the live rows
+/// (as many as `x` has) of the activations below.
+fn layer_input<'a, F>(activations: &'a [Array2<F>], x: Rows<'a, F>, l: usize) -> Rows<'a, F> {
+    match l.checked_sub(1) {
+        None => x,
+        Some(below) => live_rows(&activations[below], x.len()),
+    }
 }
 
 /// The first `m` rows of a buffer, as kernel rows.
