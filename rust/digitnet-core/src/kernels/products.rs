@@ -217,20 +217,6 @@ unsafe fn dense_tile<F: Float, V: Lanes<F>, const MR: usize, const NR: usize>(
     }
 }
 
-/// A hint to bring the cache line at `p` closer. `p` is never dereferenced and may lie outside
-/// any allocation (it is computed with `wrapping_add`): a prefetch never faults and changes no
-/// value.
-#[inline(always)]
-fn prefetch<F>(p: *const F) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: see above: the instruction has no effect the program can observe.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// The sums of [`outer`]'s outputs: `x(t, r) = x[x_offset + t·x_t + r·x_r]` for `r < rows`, and
 /// `y` has one row per `t`.
 #[derive(Clone, Copy)]
@@ -493,7 +479,7 @@ unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     // matrix: ask for them now, so that they arrive while this tile computes.
     for r in 0..R {
         for v in 0..KV {
-            prefetch(
+            crate::prefetch::into_l1(
                 out.as_ptr()
                     .wrapping_add((r0 + R + r) * out_stride + c0 + v * V::P),
             );
