@@ -105,6 +105,109 @@ def test_fit_epoch_is_the_references(
         assert_same_parameters(engine, ref)
 
 
+class Plan:
+    """A plan for ``_fit_epochs``: ``epochs`` epochs, each in a fresh order and at a rate of
+    its own (as scikit-learn's schedules change it), remembering the records it was given."""
+
+    def __init__(self, n: int, epochs: int, optimizer: Any, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.n, self.epochs, self.optimizer = n, epochs, optimizer
+        self.records: list[tuple[float, float] | None] = []
+
+    def __call__(self, record: tuple[float, float] | None) -> tuple[Any, StepOptions] | None:
+        self.records.append(record)
+        if len(self.records) > self.epochs:
+            return None
+        eta = 0.1 / len(self.records)
+        order = self.rng.permutation(self.n).astype(np.int64)
+        return order, StepOptions(eta, 0.01, self.optimizer, batch_l2=True)
+
+
+@settings(max_examples=30)
+@given(
+    dtype=st.sampled_from(["float64", "float32"]),
+    layers=st.lists(st.integers(1, 7), min_size=0, max_size=2),
+    n=st.integers(1, 30),
+    batch_size=st.integers(1, 12),
+    weighted=st.booleans(),
+    epochs=st.integers(0, 4),
+    optimizer=st.sampled_from(OPTIMIZERS),
+    seed=st.integers(0, 2**32),
+)
+def test_fit_epochs_is_fit_epoch_after_fit_epoch(
+    dtype: str,
+    layers: list[int],
+    n: int,
+    batch_size: int,
+    weighted: bool,
+    epochs: int,
+    optimizer: Any,
+    seed: int,
+) -> None:
+    """The engine's many-epoch call gives the bits, records and epoch count of one
+    ``_fit_epoch`` call per epoch (the base class's loop), rates and orders changing between
+    epochs."""
+    rng = np.random.default_rng(seed)
+    sizes = [3, *layers, 2]
+    x = rng.normal(size=(n, 3)).astype(dtype)
+    y = targets("softmax", rng, n, 2).astype(dtype)
+    w = rng.uniform(0.0, 2.0, n).astype(dtype) if weighted else None
+    nets = [
+        digitnet.Network(sizes, seed % 1000, dtype, cost=costs.LogLikelihoodCost, output="softmax")
+        for _ in range(2)
+    ]
+    plans = [Plan(n, epochs, optimizer, seed) for _ in range(2)]
+    done = nets[0]._fit_epochs(x, y, batch_size, w, plans[0])
+    loop = digitnet.network_api.NetworkAPI._fit_epochs(nets[1], x, y, batch_size, w, plans[1])
+    assert done == loop == epochs
+    assert plans[0].records == plans[1].records
+    assert len(plans[0].records) == epochs + 1 and plans[0].records[0] is None
+    for a, b in zip(
+        [*nets[0].weights, *nets[0].biases], [*nets[1].weights, *nets[1].biases], strict=True
+    ):
+        assert np.array_equal(a, b)
+
+
+def test_fit_epochs_checks_the_data_before_the_plan_and_its_answers() -> None:
+    x, y = np.random.default_rng(0).normal(size=(6, 3)), np.eye(2)[[0, 1, 0, 1, 1, 0]]
+    net = digitnet.Network([3, 4, 2], 1)
+    calls: list[object] = []
+
+    def never(record: object) -> None:
+        calls.append(record)
+
+    bad = x.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(ValueError, match="training inputs"):
+        net._fit_epochs(bad, y, 2, None, never)
+    with pytest.raises(ValueError, match="mini_batch_size"):
+        net._fit_epochs(x, y, 0, None, never)
+    assert calls == []
+    with pytest.raises(TypeError, match="plan: must return None or"):
+        net._fit_epochs(x, y, 2, None, lambda record: 3)  # type: ignore[arg-type,return-value]
+    with pytest.raises(ValueError, match=r"order\[2\]: must be an integer in 0..6"):
+        net._fit_epochs(x, y, 2, None, lambda r: (np.array([0, 1, 6, 2, 3, 4]), StepOptions(0.1)))
+    with pytest.raises(ValueError, match="eta"):
+        net._fit_epochs(x, y, 2, None, lambda r: (np.arange(6), StepOptions(-1.0)))
+
+
+def test_an_error_in_the_plan_keeps_the_epochs_before_it() -> None:
+    x, y = np.random.default_rng(0).normal(size=(6, 3)), np.eye(2)[[0, 1, 0, 1, 1, 0]]
+    net, twin = digitnet.Network([3, 4, 2], 1), digitnet.Network([3, 4, 2], 1)
+    order, options = np.arange(6)[::-1].copy(), StepOptions(0.5)
+
+    def once_then_fail(record: tuple[float, float] | None) -> tuple[Any, StepOptions]:
+        if record is None:
+            return order, options
+        raise KeyError("from the plan")
+
+    with pytest.raises(KeyError, match="from the plan"):
+        net._fit_epochs(x, y, 4, None, once_then_fail)
+    twin._fit_epoch(x, y, order, 4, options, None)
+    for a, b in zip([*net.weights, *net.biases], [*twin.weights, *twin.biases], strict=True):
+        assert np.array_equal(a, b)
+
+
 @settings(max_examples=40)
 @given(
     hidden=st.sampled_from(["identity", "sigmoid", "tanh", "relu"]),

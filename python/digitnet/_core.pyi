@@ -122,6 +122,15 @@ class Network:
         record_loss: bool = False,
         on_progress: Callable[[int, int], Any] | None = None,
     ) -> tuple[float, float] | None: ...
+    def train_epochs(
+        self,
+        x: _FloatArray,
+        y: _FloatArray,
+        mini_batch_size: int,
+        plan: Callable[[tuple[float, float] | None], tuple[NDArray[np.int64], _StepOptions] | None],
+        sample_weight: _FloatArray | None = None,
+        on_progress: Callable[[int, int], Any] | None = None,
+    ) -> int: ...
     def objective(
         self, x: _FloatArray, y: _FloatArray, sample_weight: _FloatArray | None = None
     ) -> tuple[float, float, list[_FloatArray], list[_FloatArray]]: ...

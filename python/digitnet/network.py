@@ -14,7 +14,7 @@ from digitnet._convert import FloatArray, IntArray
 from digitnet.architecture import architecture, check_init
 from digitnet.errors import InternalError
 from digitnet.network_api import NetworkAPI
-from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
+from digitnet.sgd import EpochCallback, EpochPlan, ProgressCallback, StepOptions
 
 _Self = TypeVar("_Self", bound="Network")
 
@@ -232,6 +232,16 @@ class Network(NetworkAPI):
         if record is None:  # the binding returns the record whenever it is asked for
             raise InternalError("train_epoch returned no loss record")
         return record
+
+    def _fit_epochs(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        batch_size: int,
+        sample_weight: FloatArray | None,
+        plan: EpochPlan,
+    ) -> int:
+        return self._core.train_epochs(x, y, batch_size, plan, sample_weight)
 
     def _objective(
         self, x: FloatArray, y: FloatArray, sample_weight: FloatArray | None

@@ -21,7 +21,7 @@ from digitnet import _convert, costs, sgd, training
 from digitnet._convert import Data, FloatArray, IntArray
 from digitnet.history import EpochResult, History
 from digitnet.reprs import network_html
-from digitnet.sgd import EpochCallback, ProgressCallback, StepOptions
+from digitnet.sgd import EpochCallback, EpochPlan, ProgressCallback, StepOptions
 from digitnet.training import Augment, EarlyStopping, HalveOnPlateau, Optimizer, OptimizerName
 
 __all__ = ["NetworkAPI", "ParameterList"]
@@ -153,6 +153,26 @@ class NetworkAPI(ABC):
         ``‖W‖²_b`` the squared norm of all the weights just before ``b``'s step (not
         measured, so ``l2 = 0``, when ``lmbda`` is 0): what scikit-learn's ``loss_`` is made of.
         """
+
+    def _fit_epochs(
+        self,
+        x: FloatArray,
+        y: FloatArray,
+        batch_size: int,
+        sample_weight: FloatArray | None,
+        plan: EpochPlan,
+    ) -> int:
+        """Epochs of :meth:`_fit_epoch`, as many as ``plan`` asks for: before each epoch
+        ``plan(record)`` gets the last epoch's ``(data, l2)`` (``None`` before the first) and
+        returns ``None`` to stop or ``(order, options)`` for the next epoch. Returns the
+        number of epochs trained. The engine's version checks the data once, not per epoch."""
+        record: tuple[float, float] | None = None
+        epochs = 0
+        while (step := plan(record)) is not None:
+            order, options = step
+            record = self._fit_epoch(x, y, order, batch_size, options, sample_weight)
+            epochs += 1
+        return epochs
 
     @abstractmethod
     def _objective(

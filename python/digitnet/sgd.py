@@ -56,6 +56,12 @@ class StepOptions:
     batch_l2: bool = False
 
 
+#: ``plan(record)`` before each epoch of a ``_fit_epochs`` call: the last epoch's ``(data, l2)``
+#: loss sums (``None`` before the first) in, ``(order, options)`` for the next epoch or ``None``
+#: to stop out.
+EpochPlan = Callable[[tuple[float, float] | None], tuple[IntArray, StepOptions] | None]
+
+
 @dataclass(frozen=True)
 class Monitoring:
     """What to measure after each epoch (network2.py's ``monitor_*`` flags) and whether to

@@ -1,13 +1,13 @@
 """The ``sgd`` and ``adam`` solvers: scikit-learn's epoch loop (``_fit_stochastic``) around the
 engine's epochs.
 
-Each epoch's mini-batches run in the engine (``network._fit_epoch``); what happens between
-epochs is scikit-learn's, rule for rule: the shuffle (``sklearn.utils.shuffle`` of the previous
-order, from ``random_state``), ``loss_`` and ``loss_curve_``, the ``tol``/``n_iter_no_change``
-count on the training loss or the validation score, the learning-rate schedules of ``sgd``
-(``invscaling``: ``η = η₀/(t_ + 1)^power_t`` after each epoch; ``adaptive``: ÷5 when the count
-runs out, stopping once ``η ≤ 1e-6``), early stopping with the best parameters restored, the
-``ConvergenceWarning`` and Ctrl-C.
+The epochs run in one engine call (``network._fit_epochs``, which checks the data once); what
+happens between epochs is scikit-learn's, rule for rule, in the call's ``plan``: the shuffle
+(``sklearn.utils.shuffle`` of the previous order, from ``random_state``), ``loss_`` and
+``loss_curve_``, the ``tol``/``n_iter_no_change`` count on the training loss or the validation
+score, the learning-rate schedules of ``sgd`` (``invscaling``: ``η = η₀/(t_ + 1)^power_t``
+after each epoch; ``adaptive``: ÷5 when the count runs out, stopping once ``η ≤ 1e-6``), early
+stopping with the best parameters restored, the ``ConvergenceWarning`` and Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from digitnet._convert import IntArray
 from digitnet.errors import DivergenceError
 from digitnet.network_api import NetworkAPI
 from digitnet.sgd import StepOptions
@@ -170,52 +171,42 @@ def fit(
     xs, ys = est._network_arrays(x_train, y_train)
     weights = None if weight_train is None else np.ascontiguousarray(weight_train, net.dtype)
     k = est._loss_outputs()
+    # Whether the loop ran out of epochs rather than stopping: warned about once the engine
+    # has returned, so that the warning points at the caller's line.
+    reached_max_iter = False
+
+    def plan(record: tuple[float, float] | None) -> tuple[IntArray, StepOptions] | None:
+        """scikit-learn's loop between two epochs: the last epoch's bookkeeping, then the next
+        epoch's order and options, or None to stop."""
+        nonlocal sample_idx, reached_max_iter
+        if record is not None:
+            est._pull()
+            if not _epoch_ends(est, solver, record, k, n_samples, early_stopping, validation):
+                return None
+            if incremental:
+                return None
+            if est.n_iter_ == est.max_iter:
+                reached_max_iter = True
+                return None
+        if est.shuffle:
+            sample_idx = shuffle(sample_idx, random_state=est._random_state)
+        options = StepOptions(solver.learning_rate, float(est.alpha), solver.rule, batch_l2=True)
+        return np.ascontiguousarray(sample_idx, dtype=np.int64), options
+
+    validation = (x_val, y_val, weight_val)
     try:
         est.n_iter_ = 0
-        for _ in range(est.max_iter):
-            if est.shuffle:
-                sample_idx = shuffle(sample_idx, random_state=est._random_state)
-            options = StepOptions(
-                solver.learning_rate, float(est.alpha), solver.rule, batch_l2=True
+        try:
+            net._fit_epochs(xs, ys, batch_size, weights, plan)
+        finally:
+            est._pull()
+        if reached_max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
+                "the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
             )
-            order = np.ascontiguousarray(sample_idx, dtype=np.int64)
-            try:
-                data, l2 = net._fit_epoch(xs, ys, order, batch_size, options, weights)
-            finally:
-                est._pull()
-            est.n_iter_ += 1
-            # scikit-learn's loss_: the mean over the epoch's samples of each mini-batch's
-            # loss (its L2 term included), as the mini-batch saw it before its step.
-            est.loss_ = float((data / k + 0.5 * est.alpha * l2) / n_samples)
-            est.t_ += n_samples
-            est.loss_curve_.append(est.loss_)
-            if est.verbose:
-                print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-            _update_no_improvement_count(est, early_stopping, x_val, y_val, weight_val)
-            solver.iteration_ends(est.t_)
-            if est._no_improvement_count > est.n_iter_no_change:
-                if early_stopping:
-                    msg = (
-                        f"Validation score did not improve more than tol={est.tol:f} for "
-                        f"{est.n_iter_no_change} consecutive epochs."
-                    )
-                else:
-                    msg = (
-                        f"Training loss did not improve more than tol={est.tol:f} for "
-                        f"{est.n_iter_no_change} consecutive epochs."
-                    )
-                if solver.trigger_stopping(msg, est.verbose):
-                    break
-                est._no_improvement_count = 0
-            if incremental:
-                break
-            if est.n_iter_ == est.max_iter:
-                warnings.warn(
-                    f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and "
-                    "the optimization hasn't converged yet.",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", stacklevel=3)
     except DivergenceError as error:
@@ -226,6 +217,45 @@ def fit(
     if early_stopping:
         est.coefs_ = est._best_coefs
         est.intercepts_ = est._best_intercepts
+
+
+def _epoch_ends(
+    est: Any,
+    solver: Solver,
+    record: tuple[float, float],
+    k: int,
+    n_samples: int,
+    early_stopping: bool,
+    validation: tuple[NDArray[Any] | None, NDArray[Any] | None, NDArray[Any] | None],
+) -> bool:
+    """scikit-learn's bookkeeping after an epoch whose loss sums are ``record``; returns
+    whether training goes on."""
+    data, l2 = record
+    est.n_iter_ += 1
+    # scikit-learn's loss_: the mean over the epoch's samples of each mini-batch's loss (its
+    # L2 term included), as the mini-batch saw it before its step.
+    est.loss_ = float((data / k + 0.5 * est.alpha * l2) / n_samples)
+    est.t_ += n_samples
+    est.loss_curve_.append(est.loss_)
+    if est.verbose:
+        print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+    _update_no_improvement_count(est, early_stopping, *validation)
+    solver.iteration_ends(est.t_)
+    if est._no_improvement_count > est.n_iter_no_change:
+        if early_stopping:
+            msg = (
+                f"Validation score did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+        else:
+            msg = (
+                f"Training loss did not improve more than tol={est.tol:f} for "
+                f"{est.n_iter_no_change} consecutive epochs."
+            )
+        if solver.trigger_stopping(msg, est.verbose):
+            return False
+        est._no_improvement_count = 0
+    return True
 
 
 def _update_no_improvement_count(

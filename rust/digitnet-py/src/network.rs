@@ -327,6 +327,30 @@ impl PyNetwork {
         dispatch!(dtype, training::train_epoch(&run, x, y, &epoch))
     }
 
+    /// Epochs of mini-batch SGD on `(x, y)`, the data checked once: before each epoch
+    /// `plan(record)` gets the last epoch's `(data, l2)` loss sums (as `train_epoch` records
+    /// them; `None` before the first) and returns `None` to stop or `(order, options)` for the
+    /// next epoch. Returns the number of epochs trained.
+    #[pyo3(signature = (x, y, mini_batch_size, plan, sample_weight=None, on_progress=None))]
+    fn train_epochs(
+        slf: &Bound<'_, Self>,
+        x: &Bound<'_, PyAny>,
+        y: &Bound<'_, PyAny>,
+        mini_batch_size: usize,
+        plan: &Bound<'_, PyAny>,
+        sample_weight: Option<Bound<'_, PyAny>>,
+        on_progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        let epochs = training::EpochPlan {
+            mini_batch_size,
+            sample_weight: sample_weight.as_ref(),
+            plan,
+            on_progress: on_progress.as_ref(),
+        };
+        let dtype = borrow(slf)?.engine.kind();
+        dispatch!(dtype, training::train_epochs(slf, x, y, &epochs))
+    }
+
     /// The weighted cost of all of `(x, y)` and its gradient, for whole-batch solvers:
     /// `(Σ w·loss, Σ w, nabla_w, nabla_b)`, the gradients neither averaged nor regularised.
     #[pyo3(signature = (x, y, sample_weight=None))]
