@@ -17,10 +17,12 @@ pub(crate) unsafe trait Lanes<F: Copy>: Copy {
     const P: usize;
     /// How many rows and columns of output tiles suit this register file (speed only: tiles
     /// never change an output's operations).
-    const DENSE_ROWS: usize;
-    const DENSE_COLS: usize;
     const OUTER_ROWS: usize;
     const OUTER_VECTORS: usize;
+
+    /// The largest tile of `dense`'s outputs, rows of `A` by rows of `W`, for a product of `m`
+    /// rows (speed only, like the outer tiles).
+    fn dense_tile_size(m: usize) -> (usize, usize);
 
     unsafe fn zero() -> Self;
     unsafe fn splat(x: F) -> Self;
@@ -61,10 +63,12 @@ pub(crate) struct Scalar<F, const P: usize>(pub(crate) [F; P]);
 // SAFETY: plain Rust, valid on every CPU; pointer accesses stay within the lanes documented.
 unsafe impl<F: crate::Float, const P: usize> Lanes<F> for Scalar<F, P> {
     const P: usize = P;
-    const DENSE_ROWS: usize = 2;
-    const DENSE_COLS: usize = 2;
     const OUTER_ROWS: usize = 2;
     const OUTER_VECTORS: usize = 1;
+
+    fn dense_tile_size(_m: usize) -> (usize, usize) {
+        (2, 2)
+    }
 
     #[inline(always)]
     unsafe fn zero() -> Self {

@@ -433,6 +433,10 @@ mod tests {
             (2, 9, 100),
             (13, 11, 784),
             (6, 5, 3 * P + 5),
+            // More than 16 rows (float32's tiles change there), and every remainder of 3 x 5.
+            (17, 11, 50),
+            (18, 14, 2 * P + 3),
+            (22, 13, 784),
         ] {
             let data = values::<F>(m * k + 3 * k, (m * n * k) as u64);
             let data = if sparse {

@@ -55,16 +55,17 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
     n: usize,
 ) {
     let m = a.len();
+    let (dr, dc) = V::dense_tile_size(m);
     // Cache blocking: a block of rows of A that stays in L2 meets every tile of W's rows, so W
     // streams from memory once per block instead of once per tile of A.
     let block = (L2_BYTES / (k * std::mem::size_of::<F>()).max(1))
-        .max(V::DENSE_ROWS)
-        .next_multiple_of(V::DENSE_ROWS);
+        .max(dr)
+        .next_multiple_of(dr);
     let vectors = k.div_ceil(V::P);
     // For each tile of rows of the block, the blocks of `P` columns where one of its rows is
     // not zero: the others are skipped (see `nonzero_vectors`).
-    let mut active: Vec<u32> = Vec::with_capacity(block.min(m).div_ceil(V::DENSE_ROWS) * vectors);
-    let mut starts: Vec<usize> = Vec::with_capacity(block.min(m).div_ceil(V::DENSE_ROWS) + 1);
+    let mut active: Vec<u32> = Vec::with_capacity(block.min(m).div_ceil(dr) * vectors);
+    let mut starts: Vec<usize> = Vec::with_capacity(block.min(m).div_ceil(dr) + 1);
     let mut i_block = 0;
     while i_block < m {
         let block_end = (i_block + block).min(m);
@@ -72,7 +73,7 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
         starts.clear();
         let mut i = i_block;
         while i < block_end {
-            let mr = (block_end - i).min(V::DENSE_ROWS);
+            let mr = (block_end - i).min(dr);
             starts.push(active.len());
             nonzero_vectors::<F, V>(a, i..i + mr, k, &mut active);
             i += mr;
@@ -80,23 +81,23 @@ pub(crate) unsafe fn dense<F: Float, V: Lanes<F>>(
         starts.push(active.len());
         let mut j = 0;
         while j < n {
-            let nr = (n - j).min(V::DENSE_COLS);
+            let nr = (n - j).min(dc);
             let mut i = i_block;
             let mut tile_index = 0;
             while i < block_end {
-                let mr = (block_end - i).min(V::DENSE_ROWS);
+                let mr = (block_end - i).min(dr);
                 let runs = &active[starts[tile_index]..starts[tile_index + 1]];
                 macro_rules! tile {
                     ($($r:literal, $c:literal);*) => {
                         match (mr, nr) {
                             $(($r, $c) => dense_tile::<F, V, $r, $c>(
                                 a, i, runs, w, j, bias, out, k, n),)*
-                            _ => unreachable!("tiles are at most 4 x 4"),
+                            _ => unreachable!("dense tiles are at most 3 x 5 or 4 x 3"),
                         }
                     };
                 }
-                tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
-                      3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
+                tile!(1, 1; 1, 2; 1, 3; 1, 4; 1, 5; 2, 1; 2, 2; 2, 3; 2, 4; 2, 5;
+                      3, 1; 3, 2; 3, 3; 3, 4; 3, 5; 4, 1; 4, 2; 4, 3);
                 i += mr;
                 tile_index += 1;
             }
