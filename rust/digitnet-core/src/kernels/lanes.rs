@@ -15,14 +15,12 @@
 pub(crate) unsafe trait Lanes<F: Copy>: Copy {
     /// The number of lanes, `P`.
     const P: usize;
-    /// How many rows and columns of output tiles suit this register file (speed only: tiles
-    /// never change an output's operations).
-    const OUTER_ROWS: usize;
-    const OUTER_VECTORS: usize;
-
     /// The largest tile of `dense`'s outputs, rows of `A` by rows of `W`, for a product of `m`
-    /// rows (speed only, like the outer tiles).
+    /// rows. Speed only: tiles never change an output's operations.
     fn dense_tile_size(m: usize) -> (usize, usize);
+    /// The largest tile of `outer`'s outputs, rows by blocks of `P` columns, for sums of
+    /// `terms` terms (speed only).
+    fn outer_tile_size(terms: usize) -> (usize, usize);
 
     unsafe fn zero() -> Self;
     unsafe fn splat(x: F) -> Self;
@@ -63,11 +61,11 @@ pub(crate) struct Scalar<F, const P: usize>(pub(crate) [F; P]);
 // SAFETY: plain Rust, valid on every CPU; pointer accesses stay within the lanes documented.
 unsafe impl<F: crate::Float, const P: usize> Lanes<F> for Scalar<F, P> {
     const P: usize = P;
-    const OUTER_ROWS: usize = 2;
-    const OUTER_VECTORS: usize = 1;
-
     fn dense_tile_size(_m: usize) -> (usize, usize) {
         (2, 2)
+    }
+    fn outer_tile_size(_terms: usize) -> (usize, usize) {
+        (2, 1)
     }
 
     #[inline(always)]

@@ -576,6 +576,9 @@ mod tests {
             (7, 9, 16),
             (2, 4, 33),
             (40, 6, 150),
+            // More than 16 terms (AVX-512's 8 x 3 tiles), with every remainder of rows.
+            (25, 19, 100),
+            (17, 23, 70),
         ] {
             // x(t, r) with x_t = rows (sample-major Δ), y one row per t.
             let mut x = values::<F>(t * rows, 11);

@@ -255,6 +255,7 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     let cols = sums.y.cols();
     let vectors = cols.div_ceil(V::P);
     let terms = sums.y.len();
+    let (tile_rows, tile_vectors) = V::outer_tile_size(terms);
     // Terms `t` whose row of `y` is zero across a whole tile's columns are skipped, which
     // changes no bit when every `x(t, r)` is finite: `fma(x, ±0, s) = s + (±0) = s`, as a chain
     // from `+0` is never `−0` (see `nonzero_vectors`).
@@ -267,13 +268,13 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     };
     let is_negligible = |r: usize| negligible.get(r).copied().unwrap_or(false);
     let mut ahead = sums.ahead;
-    let tiles = vectors.div_ceil(V::OUTER_VECTORS) * sums.rows.div_ceil(V::OUTER_ROWS);
+    let tiles = vectors.div_ceil(tile_vectors) * sums.rows.div_ceil(tile_rows);
     let per_tile = ahead.remaining().div_ceil(tiles.max(1));
     // Columns outermost: a tile's columns of `y` (all `t` rows of them) stay in L1 while every
     // tile of rows uses them.
     let mut v = 0;
     while v < vectors {
-        let vv = (vectors - v).min(V::OUTER_VECTORS);
+        let vv = (vectors - v).min(tile_vectors);
         active.clear();
         if skip {
             let (start, width) = (v * V::P, (cols - v * V::P).min(vv * V::P));
@@ -303,18 +304,19 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
                     break;
                 }
             }
-            let rr = (run_end - r).min(V::OUTER_ROWS);
+            let rr = (run_end - r).min(tile_rows);
             macro_rules! tile {
                 ($($r:literal, $v:literal);*) => {
                     match (rr, vv) {
                         $(($r, $v) => outer_tile::<F, V, $r, $v>(
                             sums, some, r, v * V::P, out, out_stride, finish),)*
-                        _ => unreachable!("tiles are at most 4 x 4"),
+                        _ => unreachable!("outer tiles are at most 4 x 4 or 8 x 3"),
                     }
                 };
             }
             tile!(1, 1; 1, 2; 1, 3; 1, 4; 2, 1; 2, 2; 2, 3; 2, 4;
-                  3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4);
+                  3, 1; 3, 2; 3, 3; 3, 4; 4, 1; 4, 2; 4, 3; 4, 4;
+                  5, 1; 5, 2; 5, 3; 6, 1; 6, 2; 6, 3; 7, 1; 7, 2; 7, 3; 8, 1; 8, 2; 8, 3);
             ahead.take(per_tile);
             r += rr;
         }

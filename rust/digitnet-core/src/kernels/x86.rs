@@ -55,21 +55,36 @@ unsafe fn first_n_32(n: usize) -> __m256i {
     )
 }
 
+/// `outer`'s tiles on AVX-512, both float types: a tile's columns of `y`, one row per term, are
+/// read once per tile of rows; with many terms they no longer fit in L1 and stream from L2, and
+/// eight rows per tile (of three blocks) read them half as often as four (of four). Measured
+/// side by side on MNIST's rows, the weight step's time against 4 x 4: f64 0.84-0.96 at
+/// (200 samples, 100 units) and 0.84-0.87 at (100, 800); f32 0.76-0.86 and 0.78-0.81. With the
+/// book's ten terms the strip stays in L1 and 8 x 3 took 1.03-1.11 of the time: 4 x 4 there.
+fn avx512_outer_tile(terms: usize) -> (usize, usize) {
+    if terms <= 16 {
+        (4, 4)
+    } else {
+        (8, 3)
+    }
+}
+
 // SAFETY (all four impls): each function uses only the instruction set named by its type, and
 // the dispatcher calls them only on CPUs that have it; loads and stores touch exactly the lanes
 // documented on `Lanes` (masked forms never touch the masked-off lanes' memory).
 unsafe impl Lanes<f64> for Avx512F64 {
     const P: usize = 8;
-    const OUTER_ROWS: usize = 4;
-    const OUTER_VECTORS: usize = 4;
 
     /// 3 x 5: the rows of `W` a tile uses stay in L1 while the rows of `A` stream from L2, so
     /// each row of `W` more in a tile cuts that stream. Measured side by side on MNIST's rows
     /// against 4 x 3 (the time of `dense`): 0.88 at the book's (10, 30), 0.77-0.78 at
-    /// (200, 100), 0.78-0.79 at (100, 800); 2 x 6, 2 x 7, 3 x 4 and 4 x 4 in between. 4 x 4 and
-    /// larger leave LLVM short of registers (moves and spills in the inner loop).
+    /// (200, 100), 0.78-0.79 at (100, 800); 2 x 6, 2 x 7, 3 x 4 and 4 x 4 measured in between
+    /// (an earlier objdump found 4 x 4's sixteen accumulators moved and spilled in the loop).
     fn dense_tile_size(_m: usize) -> (usize, usize) {
         (3, 5)
+    }
+    fn outer_tile_size(terms: usize) -> (usize, usize) {
+        avx512_outer_tile(terms)
     }
 
     #[inline(always)]
@@ -115,8 +130,6 @@ unsafe impl Lanes<f64> for Avx512F64 {
 
 unsafe impl Lanes<f32> for Avx512F32 {
     const P: usize = 16;
-    const OUTER_ROWS: usize = 4;
-    const OUTER_VECTORS: usize = 4;
 
     /// As for `f64`, 3 x 5 (0.82-0.85 of 4 x 3's time at (200, 100) and (100, 800)), but 4 x 3
     /// for the book's ten rows, which 3-row tiles cut 3 + 3 + 3 + 1 (3 x 5 took 1.06-1.09 of
@@ -127,6 +140,9 @@ unsafe impl Lanes<f32> for Avx512F32 {
         } else {
             (3, 5)
         }
+    }
+    fn outer_tile_size(terms: usize) -> (usize, usize) {
+        avx512_outer_tile(terms)
     }
 
     #[inline(always)]
@@ -170,10 +186,10 @@ unsafe impl Lanes<f32> for Avx512F32 {
 
 unsafe impl Lanes<f64> for Avx2F64 {
     const P: usize = 8;
-    const OUTER_ROWS: usize = 2;
-    const OUTER_VECTORS: usize = 2;
-
     fn dense_tile_size(_m: usize) -> (usize, usize) {
+        (2, 2)
+    }
+    fn outer_tile_size(_terms: usize) -> (usize, usize) {
         (2, 2)
     }
 
@@ -225,10 +241,10 @@ unsafe impl Lanes<f64> for Avx2F64 {
 
 unsafe impl Lanes<f32> for Avx2F32 {
     const P: usize = 16;
-    const OUTER_ROWS: usize = 2;
-    const OUTER_VECTORS: usize = 2;
-
     fn dense_tile_size(_m: usize) -> (usize, usize) {
+        (2, 2)
+    }
+    fn outer_tile_size(_terms: usize) -> (usize, usize) {
         (2, 2)
     }
 
