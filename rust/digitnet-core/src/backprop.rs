@@ -3,7 +3,7 @@ use ndarray::{s, Array1, Array2, ArrayView2};
 use crate::alloc::{try_zeros1, try_zeros2};
 use crate::kernels::{self, Finish, OuterSums, Rows};
 use crate::optimizer::OptimizerState;
-use crate::parallel::{chunk_parts, for_each_chunk, for_each_part, part_range, SharedMut};
+use crate::parallel::{chunk_parts, for_each_part, part_range, SharedMut};
 use crate::prefetch::{Ahead, Lines};
 use crate::{Activation, Float, Network, Optimizer, Result};
 
@@ -231,7 +231,8 @@ impl<F: Float> Backprop<F> {
         if state.optimizer() == Optimizer::Sgd {
             return self.descend_sgd(net, x, x_max, step, bounds, ahead, threads);
         }
-        // Other optimizers: g = (1/s)·Σ∇ + l2·w, then the optimizer's rule, all-or-nothing:
+        // Other optimizers: g = (1/s)·Σ∇ + l2·w (the L2 term inside the optimizer's pass), then
+        // the optimizer's rule, all-or-nothing:
         // computed and checked into staged arrays, which replace the parameters only if all is
         // finite.
         let mean = F::from_f64(1.0 / step.total);
@@ -247,24 +248,6 @@ impl<F: Float> Backprop<F> {
                 first_layer_only(l, ahead),
                 threads,
             );
-            if step.l2 != 0.0 {
-                let l2 = F::from_f64(step.l2);
-                let (g, w) = (contiguous_mut(nabla_w), contiguous(&net.weights()[l]));
-                let g = SharedMut::new(g);
-                for_each_chunk(threads, w.len(), &|range| {
-                    // SAFETY: the chunks are disjoint ranges of `g`, which has `w`'s length.
-                    let g = unsafe { g.range(range.clone()) };
-                    let w = &w[range];
-                    crate::kernels::vectorised(
-                        #[inline(always)]
-                        || {
-                            for (g, &w) in g.iter_mut().zip(w) {
-                                *g = l2.mul_add(w, *g);
-                            }
-                        },
-                    );
-                });
-            }
             let nabla_b = &mut self.gradients.biases[l];
             sum_rows(&live(&self.deltas[l], m), nabla_b);
             nabla_b.mapv_inplace(|v| v * mean);
@@ -276,7 +259,7 @@ impl<F: Float> Backprop<F> {
                 l,
                 &weights[l],
                 &self.gradients.weights[l],
-                step.eta,
+                (step.eta, step.l2),
                 threads,
             ) & state.propose_biases(l, &biases[l], &self.gradients.biases[l], step.eta);
             if !ok {

@@ -207,16 +207,17 @@ impl<F: Float> OptimizerState<F> {
     }
 
     /// Computes the new weights of layer `l` (and their moments) from the mean gradient `g`
-    /// (L2 term included) into the staged arrays; says whether every new value is finite.
+    /// plus the L2 term `l2·w` (when `l2` is not 0) into the staged arrays; says whether every
+    /// new value is finite.
     pub(crate) fn propose_weights(
         &mut self,
         l: usize,
         w: &Array2<F>,
         g: &Array2<F>,
-        eta: f64,
+        (eta, l2): (f64, f64),
         threads: usize,
     ) -> bool {
-        let at = (self.optimizer, self.steps, eta);
+        let at = (self.optimizer, self.steps, eta, F::from_f64(l2));
         let moments = [self.first_w.get(l), self.second_w.get(l)];
         let staged = [self.next.first_w.get_mut(l), self.next.second_w.get_mut(l)];
         propose(at, w, g, moments, &mut self.next.w[l], staged, threads)
@@ -230,7 +231,7 @@ impl<F: Float> OptimizerState<F> {
         g: &Array1<F>,
         eta: f64,
     ) -> bool {
-        let at = (self.optimizer, self.steps, eta);
+        let at = (self.optimizer, self.steps, eta, F::zero());
         let moments = [self.first_b.get(l), self.second_b.get(l)];
         let staged = [self.next.first_b.get_mut(l), self.next.second_b.get_mut(l)];
         propose(at, b, g, moments, &mut self.next.b[l], staged, 1)
@@ -256,7 +257,7 @@ impl<F: Float> OptimizerState<F> {
 /// [`step`] on one parameter array `p` with its moments, into its staged arrays, cut into
 /// chunks on up to `threads` threads (each element's operations do not depend on the cut).
 fn propose<F: Float, D: ndarray::Dimension>(
-    (optimizer, steps, eta): (Optimizer, u64, f64),
+    (optimizer, steps, eta, l2): (Optimizer, u64, f64, F),
     p: &ndarray::Array<F, D>,
     g: &ndarray::Array<F, D>,
     [first, second]: [Option<&ndarray::Array<F, D>>; 2],
@@ -281,9 +282,7 @@ fn propose<F: Float, D: ndarray::Dimension>(
             }
         };
         let ok = step(
-            optimizer,
-            steps,
-            eta,
+            (optimizer, steps, eta, l2),
             &p[range.clone()],
             &g[range.clone()],
             first.map(|a| &a[range.clone()]),
@@ -304,14 +303,14 @@ pub(crate) struct Next<'a, F> {
     second: Option<&'a mut [F]>,
 }
 
-/// One optimizer update of `w` by gradient `g`, element by element, written to `next` (the
-/// inputs stay as they are, so a refused step leaves nothing half done). Returns whether every
-/// new value is finite.
-#[allow(clippy::too_many_arguments)]
+/// One optimizer update of `w` by gradient `g + l2·w` (`g` alone when `l2` is 0), element by
+/// element, written to `next` (the inputs stay as they are, so a refused step leaves nothing
+/// half done). Returns whether every new value is finite.
+///
+/// The L2 term is `fma(l2, w, g)`, the operation a pass of its own over `g` did before: here it
+/// costs no extra pass over the weights and the gradient.
 fn step<F: Float>(
-    optimizer: Optimizer,
-    steps: u64,
-    eta: f64,
+    (optimizer, steps, eta, l2): (Optimizer, u64, f64, F),
     w: &[F],
     g: &[F],
     first: Option<&[F]>,
@@ -319,6 +318,10 @@ fn step<F: Float>(
     next: Next<'_, F>,
 ) -> bool {
     let eta_f = F::from_f64(eta);
+    // A select, not a branch, so that the loops vectorise; `fma(0, w, g)` would turn a `g` of
+    // −0 into +0, hence the flag.
+    let has_l2 = l2 != F::zero();
+    let with_l2 = |g: F, w: F| if has_l2 { l2.mul_add(w, g) } else { g };
     match (optimizer, first, second, next) {
         (
             Optimizer::Momentum { mu } | Optimizer::Nesterov { mu },
@@ -338,6 +341,7 @@ fn step<F: Float>(
                     let mut finite = true;
                     let outs = out_w.iter_mut().zip(out_v.iter_mut());
                     for (((out_w, out_v), &w), (&v, &g)) in outs.zip(w).zip(v.iter().zip(g)) {
+                        let g = with_l2(g, w);
                         let new_v = mu * v - eta_f * g;
                         let new_w = if nesterov {
                             w + mu * new_v - eta_f * g
@@ -387,6 +391,7 @@ fn step<F: Float>(
                     let outs = out_w.iter_mut().zip(out_m.iter_mut()).zip(out_v.iter_mut());
                     let ins = w.iter().zip(m).zip(v).zip(g);
                     for (((out_w, out_m), out_v), (((&w, &m), &v), &g)) in outs.zip(ins) {
+                        let g = with_l2(g, w);
                         let new_m = b1 * m + (F::one() - b1) * g;
                         let new_v = b2 * v + (F::one() - b2) * g * g;
                         let new_w =
@@ -404,7 +409,7 @@ fn step<F: Float>(
             || {
                 let mut finite = true;
                 for ((out_w, &w), &g) in out_w.iter_mut().zip(w).zip(g) {
-                    let new_w = w - eta_f * g;
+                    let new_w = w - eta_f * with_l2(g, w);
                     finite &= new_w.is_finite();
                     *out_w = new_w;
                 }
@@ -490,9 +495,7 @@ mod tests {
         };
         let (f, s) = (flat(first), flat(second));
         let ok = step(
-            optimizer,
-            steps,
-            0.5,
+            (optimizer, steps, 0.5, 0.0),
             flat(w),
             flat(g),
             Some(f),
@@ -606,6 +609,51 @@ mod tests {
         assert!(Optimizer::Nesterov { mu: 1.01 }.check().is_err());
     }
 
+    /// The L2 term inside the step is `fma(l2, w, g)` exactly, the pass it replaced, whatever
+    /// the optimizer.
+    #[test]
+    fn the_l2_term_inside_the_step_is_the_separate_pass() {
+        let w = array![0.75, -3.5, 1e-300, 0.0, 2.0];
+        let g = array![0.25, 1e-3, -0.0, -0.0, -7.0];
+        let l2 = 0.3_f64;
+        let with_term = Array1::from_iter(w.iter().zip(&g).map(|(&w, &g)| l2.mul_add(w, g)));
+        let adam = Optimizer::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            efficient: true,
+        };
+        for optimizer in [
+            adam,
+            Optimizer::Momentum { mu: 0.9 },
+            Optimizer::Nesterov { mu: 0.5 },
+        ] {
+            let run = |grad: &Array1<f64>, l2: f64| {
+                let (mut w2, mut f2, mut s2) = (
+                    w.clone(),
+                    array![0.1, 0.0, -0.2, 0.0, 1.0],
+                    w.mapv(f64::abs),
+                );
+                let next = Next {
+                    w: flat_mut(&mut w2),
+                    first: Some(flat_mut(&mut f2)),
+                    second: Some(flat_mut(&mut s2)),
+                };
+                let (f, s) = (array![0.1, 0.0, -0.2, 0.0, 1.0], w.mapv(f64::abs));
+                assert!(step(
+                    (optimizer, 3, 0.5, l2),
+                    flat(&w),
+                    flat(grad),
+                    Some(flat(&f)),
+                    Some(flat(&s)),
+                    next
+                ));
+                [w2, f2, s2].map(|a| a.mapv(f64::to_bits))
+            };
+            assert_eq!(run(&g, l2), run(&with_term, 0.0), "{optimizer:?}");
+        }
+    }
+
     #[test]
     fn a_step_that_would_overflow_is_reported_and_not_written() {
         let w = array![f64::MAX / 2.0, 1.0];
@@ -619,9 +667,7 @@ mod tests {
                 second: Some(flat_mut(&mut s2)),
             };
             let ok = step(
-                optimizer,
-                1,
-                1.0,
+                (optimizer, 1, 1.0, 0.0),
                 flat(&w),
                 flat(&g),
                 Some(flat(&v)),
@@ -652,7 +698,7 @@ mod tests {
         g_w[1][[0, 0]] = f64::INFINITY;
         state.begin_step();
         let ok = (0..2).all(|l| {
-            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1, 1)
+            state.propose_weights(l, &net.weights()[l], &g_w[l], (0.1, 0.0), 1)
                 & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
         });
         assert!(!ok);
@@ -664,7 +710,7 @@ mod tests {
         g_w[1][[0, 0]] = 0.1;
         state.begin_step();
         assert!((0..2).all(|l| {
-            state.propose_weights(l, &net.weights()[l], &g_w[l], 0.1, 1)
+            state.propose_weights(l, &net.weights()[l], &g_w[l], (0.1, 0.0), 1)
                 & state.propose_biases(l, &net.biases()[l], &g_b[l], 0.1)
         }));
         let (weights, biases) = net.parameters_mut();
