@@ -318,10 +318,9 @@ fn step<F: Float>(
     next: Next<'_, F>,
 ) -> bool {
     let eta_f = F::from_f64(eta);
-    // A select, not a branch, so that the loops vectorise; `fma(0, w, g)` would turn a `g` of
-    // −0 into +0, hence the flag.
+    // `fma(0, w, g)` would turn a `g` of −0 into +0, hence the flag. Written out in each loop
+    // (a select, which vectorises): as a closure, it kept the loops scalar.
     let has_l2 = l2 != F::zero();
-    let with_l2 = |g: F, w: F| if has_l2 { l2.mul_add(w, g) } else { g };
     match (optimizer, first, second, next) {
         (
             Optimizer::Momentum { mu } | Optimizer::Nesterov { mu },
@@ -341,7 +340,7 @@ fn step<F: Float>(
                     let mut finite = true;
                     let outs = out_w.iter_mut().zip(out_v.iter_mut());
                     for (((out_w, out_v), &w), (&v, &g)) in outs.zip(w).zip(v.iter().zip(g)) {
-                        let g = with_l2(g, w);
+                        let g = if has_l2 { l2.mul_add(w, g) } else { g };
                         let new_v = mu * v - eta_f * g;
                         let new_w = if nesterov {
                             w + mu * new_v - eta_f * g
@@ -391,7 +390,7 @@ fn step<F: Float>(
                     let outs = out_w.iter_mut().zip(out_m.iter_mut()).zip(out_v.iter_mut());
                     let ins = w.iter().zip(m).zip(v).zip(g);
                     for (((out_w, out_m), out_v), (((&w, &m), &v), &g)) in outs.zip(ins) {
-                        let g = with_l2(g, w);
+                        let g = if has_l2 { l2.mul_add(w, g) } else { g };
                         let new_m = b1 * m + (F::one() - b1) * g;
                         let new_v = b2 * v + (F::one() - b2) * g * g;
                         let new_w =
@@ -409,7 +408,8 @@ fn step<F: Float>(
             || {
                 let mut finite = true;
                 for ((out_w, &w), &g) in out_w.iter_mut().zip(w).zip(g) {
-                    let new_w = w - eta_f * with_l2(g, w);
+                    let g = if has_l2 { l2.mul_add(w, g) } else { g };
+                    let new_w = w - eta_f * g;
                     finite &= new_w.is_finite();
                     *out_w = new_w;
                 }
