@@ -161,7 +161,9 @@ def test_fit_epochs_is_fit_epoch_after_fit_epoch(
     loop = digitnet.network_api.NetworkAPI._fit_epochs(nets[1], x, y, batch_size, w, plans[1])
     assert done == loop == epochs
     assert plans[0].records == plans[1].records
-    assert len(plans[0].records) == epochs + 1 and plans[0].records[0] is None
+    assert len(plans[0].records) == epochs + 1
+    assert plans[0].records[0] is None
+    assert all(r is not None and r[0] > 0 for r in plans[0].records[1:])
     for a, b in zip(
         [*nets[0].weights, *nets[0].biases], [*nets[1].weights, *nets[1].biases], strict=True
     ):
