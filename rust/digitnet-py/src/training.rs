@@ -166,7 +166,7 @@ pub(crate) fn train_epoch<F: Precision>(
 /// Epochs of mini-batch SGD on `(x, y)` (and `sample_weight`), each as `plan` says: a fit of
 /// many epochs whose order and learning rate Python decides between them (scikit-learn's loop),
 /// with the data checked once, as `sgd` does, rather than once per epoch. The check reads the
-/// whole data set: a fifth of an epoch of the book's network on MNIST.
+/// whole data set: 24 ms for MNIST's 60,000 images in float64, 5-10% of an epoch.
 pub(crate) fn train_epochs<F: Precision>(
     slf: &Bound<'_, PyNetwork>,
     x: &Bound<'_, PyAny>,
