@@ -217,7 +217,14 @@ impl<F: Float> OptimizerState<F> {
         (eta, l2): (f64, f64),
         threads: usize,
     ) -> bool {
-        let at = (self.optimizer, self.steps, eta, F::from_f64(l2));
+        // Decided on the f64 value, as the separate pass was: an `l2` that rounds to 0 in `F`
+        // still adds its `fma(0, w, g)`.
+        let at = (
+            self.optimizer,
+            self.steps,
+            eta,
+            (l2 != 0.0).then(|| F::from_f64(l2)),
+        );
         let moments = [self.first_w.get(l), self.second_w.get(l)];
         let staged = [self.next.first_w.get_mut(l), self.next.second_w.get_mut(l)];
         propose(at, w, g, moments, &mut self.next.w[l], staged, threads)
@@ -231,7 +238,7 @@ impl<F: Float> OptimizerState<F> {
         g: &Array1<F>,
         eta: f64,
     ) -> bool {
-        let at = (self.optimizer, self.steps, eta, F::zero());
+        let at = (self.optimizer, self.steps, eta, None);
         let moments = [self.first_b.get(l), self.second_b.get(l)];
         let staged = [self.next.first_b.get_mut(l), self.next.second_b.get_mut(l)];
         propose(at, b, g, moments, &mut self.next.b[l], staged, 1)
@@ -257,7 +264,7 @@ impl<F: Float> OptimizerState<F> {
 /// [`step`] on one parameter array `p` with its moments, into its staged arrays, cut into
 /// chunks on up to `threads` threads (each element's operations do not depend on the cut).
 fn propose<F: Float, D: ndarray::Dimension>(
-    (optimizer, steps, eta, l2): (Optimizer, u64, f64, F),
+    (optimizer, steps, eta, l2): (Optimizer, u64, f64, Option<F>),
     p: &ndarray::Array<F, D>,
     g: &ndarray::Array<F, D>,
     [first, second]: [Option<&ndarray::Array<F, D>>; 2],
@@ -303,14 +310,14 @@ pub(crate) struct Next<'a, F> {
     second: Option<&'a mut [F]>,
 }
 
-/// One optimizer update of `w` by gradient `g + l2·w` (`g` alone when `l2` is 0), element by
-/// element, written to `next` (the inputs stay as they are, so a refused step leaves nothing
-/// half done). Returns whether every new value is finite.
+/// One optimizer update of `w` by gradient `g + l2·w` (`g` alone when `l2` is `None`),
+/// element by element, written to `next` (the inputs stay as they are, so a refused step
+/// leaves nothing half done). Returns whether every new value is finite.
 ///
 /// The L2 term is `fma(l2, w, g)`, the operation a pass of its own over `g` did before: here it
 /// costs no extra pass over the weights and the gradient.
 fn step<F: Float>(
-    (optimizer, steps, eta, l2): (Optimizer, u64, f64, F),
+    (optimizer, steps, eta, l2): (Optimizer, u64, f64, Option<F>),
     w: &[F],
     g: &[F],
     first: Option<&[F]>,
@@ -318,9 +325,9 @@ fn step<F: Float>(
     next: Next<'_, F>,
 ) -> bool {
     let eta_f = F::from_f64(eta);
-    // `fma(0, w, g)` would turn a `g` of −0 into +0, hence the flag. Written out in each loop
-    // (a select, which vectorises): as a closure, it kept the loops scalar.
-    let has_l2 = l2 != F::zero();
+    // `fma(0, w, g)` would turn a `g` of −0 into +0: without a term, `g` is used as it is.
+    // Written out in each loop (a select, which vectorises): as a closure, it kept them scalar.
+    let (has_l2, l2) = (l2.is_some(), l2.unwrap_or(F::zero()));
     match (optimizer, first, second, next) {
         (
             Optimizer::Momentum { mu } | Optimizer::Nesterov { mu },
@@ -495,7 +502,7 @@ mod tests {
         };
         let (f, s) = (flat(first), flat(second));
         let ok = step(
-            (optimizer, steps, 0.5, 0.0),
+            (optimizer, steps, 0.5, None),
             flat(w),
             flat(g),
             Some(f),
@@ -628,7 +635,7 @@ mod tests {
             Optimizer::Momentum { mu: 0.9 },
             Optimizer::Nesterov { mu: 0.5 },
         ] {
-            let run = |grad: &Array1<f64>, l2: f64| {
+            let run = |grad: &Array1<f64>, l2: Option<f64>| {
                 let (mut w2, mut f2, mut s2) = (
                     w.clone(),
                     array![0.1, 0.0, -0.2, 0.0, 1.0],
@@ -650,7 +657,7 @@ mod tests {
                 ));
                 [w2, f2, s2].map(|a| a.mapv(f64::to_bits))
             };
-            assert_eq!(run(&g, l2), run(&with_term, 0.0), "{optimizer:?}");
+            assert_eq!(run(&g, Some(l2)), run(&with_term, None), "{optimizer:?}");
         }
     }
 
@@ -667,7 +674,7 @@ mod tests {
                 second: Some(flat_mut(&mut s2)),
             };
             let ok = step(
-                (optimizer, 1, 1.0, 0.0),
+                (optimizer, 1, 1.0, None),
                 flat(&w),
                 flat(&g),
                 Some(flat(&v)),
