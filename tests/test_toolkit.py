@@ -219,7 +219,12 @@ def engine_backprop(
 
 
 def gradient_terms(
-    ref: reference.Network, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray]
+    ref: reference.Network,
+    x: np.ndarray,
+    y: np.ndarray,
+    masks: list[np.ndarray],
+    rtol: float = 1e-10,
+    eps: float = float(np.finfo(np.float64).eps),
 ) -> list[np.ndarray]:
     """For each gradient entry, the sum of the magnitudes of what it sums: backpropagation
     with every quantity in absolute value and the output error ``a − y`` taken as ``|a| + |y|``.
@@ -228,11 +233,24 @@ def gradient_terms(
     against the array's largest entry because entries can cancel; the output error cancels too
     when a unit saturates at its target (tanh(z) → 1 with target 1), and there one ulp of ``a``
     (np.tanh and the engine's (1 − e)/(1 + e) differ by one, both correct) is a large part of
-    ``a − y``, and of a gradient made only of such terms."""
-    activations, slopes = ref._forward(x, masks or None)
+    ``a − y``, and of a gradient made only of such terms.
+
+    A slope ``f'(z)`` carries the rounding of ``z`` itself: each side computes ``z`` to within
+    ``γ = k·eps`` of ``Σ|w·a| + |b|`` (``k`` terms), and ``|f''| ≤ 2|f'|`` for the sigmoid,
+    tanh and exp, so the two slopes may differ by ``2·|f'|·2γ·Σ|w·a|``. That is negligible unless
+    ``z`` cancels: a unit saturated at ``z ≈ 28`` out of terms of 1e5 has slopes that differ by
+    1e-10 relative. Each slope's magnitude is widened by that difference over ``rtol``, so that
+    ``rtol`` times the terms bounds it."""
+    activations, raw_slopes = ref._forward(x, masks or None)
+    slopes = []
+    for layer, slope in enumerate(raw_slopes):
+        w, b = ref.weights[layer], ref.biases[layer]
+        z_terms = np.abs(activations[layer]) @ np.abs(w).T + np.abs(b).reshape(1, -1)
+        z_error = 2 * (w.shape[1] + 1) * eps * z_terms
+        slopes.append(np.abs(slope) * (1 + 2 * z_error / rtol))
     delta = np.abs(activations[-1]) + np.abs(y)
     if ref.cost is digitnet.QuadraticCost:
-        delta = delta * np.abs(slopes[-1])
+        delta = delta * slopes[-1]
     layers = len(ref.weights)
     terms_b: list[np.ndarray] = [np.empty(0)] * layers
     terms_w: list[np.ndarray] = [np.empty(0)] * layers
@@ -240,7 +258,7 @@ def gradient_terms(
         terms_b[layer] = delta.sum(axis=0)
         terms_w[layer] = delta.T @ np.abs(activations[layer])
         if layer > 0:
-            delta = (delta @ np.abs(ref.weights[layer])) * np.abs(slopes[layer - 1])
+            delta = (delta @ np.abs(ref.weights[layer])) * slopes[layer - 1]
     return [*terms_b, *terms_w]
 
 
@@ -493,7 +511,8 @@ def test_float32_feedforward_agrees_with_float64(case: Case) -> None:
 def test_float32_backprop_agrees_with_float64(case: Case, keep: float | None) -> None:
     masks = pin_ambiguous_relu_units(case, keep)
     ref_b, ref_w = case.ref._backprop(case.x, case.y, masks or None)
-    terms = gradient_terms(case.ref, case.x, case.y, masks)
+    eps = float(np.finfo(np.float32).eps)
+    terms = gradient_terms(case.ref, case.x, case.y, masks, SINGLE_STEP, eps)
     engine = engine_backprop(case.rust, case.x, case.y, masks)
     for a, b, t in zip(engine, [*ref_b, *ref_w], terms, strict=True):
         assert a.dtype == np.float32
