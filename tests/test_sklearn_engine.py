@@ -97,7 +97,15 @@ def test_fit_epoch_is_the_references(
     options = StepOptions(eta, lmbda, optimizer, batch_l2=batch_l2)
     for _ in range(2):  # the optimizer's state carries over
         order = rng.permutation(n).astype(np.int64)
-        got = engine._fit_epoch(x, y, order, batch_size, options, w)
+        try:
+            got = engine._fit_epoch(x, y, order, batch_size, options, w)
+        except digitnet.DivergenceError:
+            # Identity layers with momentum on mini-batches of one can overflow: the reference
+            # must refuse the same mini-batch, both keeping the parameters from before it.
+            with pytest.raises(digitnet.DivergenceError):
+                ref._fit_epoch(x, y, order, batch_size, options, w)
+            assert_same_parameters(engine, ref)
+            return
         expected = ref._fit_epoch(x, y, order, batch_size, options, w)
         assert got[0] == pytest.approx(expected[0], rel=1e-10, abs=1e-300)
         # The engine skips the squared norm when no L2 term uses it (lmbda 0).
