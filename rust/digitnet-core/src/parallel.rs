@@ -292,6 +292,14 @@ impl<T> SharedMut<T> {
         }
     }
 
+    /// A pointer to element `range.start`, and the length of `range`, checked to be in bounds:
+    /// for parts whose elements interleave (a product split over columns), each proving in its
+    /// SAFETY comment that what it touches through the pointer is its own.
+    pub(crate) fn pointer(&self, range: std::ops::Range<usize>) -> (*mut T, usize) {
+        assert!(range.start <= range.end && range.end <= self.len);
+        (self.ptr.wrapping_add(range.start), range.len())
+    }
+
     /// The elements `range`.
     ///
     /// # Safety

@@ -128,6 +128,42 @@ fn current() -> Kernel {
     kernel().0
 }
 
+/// Where [`outer`] writes: from a pointer, the values `r·stride + c` for each row `r` and column
+/// `c` of the sums (with the stride given to `outer`). Held as a pointer and a length, not a
+/// slice, so that the parts of a product split over columns each hold the window that starts at
+/// their first column: the windows overlap, the elements the kernel touches in them do not, and
+/// overlapping `&mut` slices would be unsound even so.
+pub struct OutRows<'a, F> {
+    ptr: *mut F,
+    len: usize,
+    _owner: std::marker::PhantomData<&'a mut [F]>,
+}
+
+impl<'a, F> OutRows<'a, F> {
+    /// All of `out`.
+    pub(crate) fn new(out: &'a mut [F]) -> Self {
+        OutRows {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+            _owner: std::marker::PhantomData,
+        }
+    }
+
+    /// The `len` values from `ptr`.
+    ///
+    /// # Safety
+    /// They must be valid for reads and writes for `'a`, and while the result lives nothing
+    /// else may read or write the elements the kernel will touch (rows × columns of the sums, at
+    /// the stride given to `outer`).
+    pub(crate) unsafe fn from_raw(ptr: *mut F, len: usize) -> Self {
+        OutRows {
+            ptr,
+            len,
+            _owner: std::marker::PhantomData,
+        }
+    }
+}
+
 /// A run of rows of `cols` values, `stride` apart, in a row-major array.
 #[derive(Debug, Clone, Copy)]
 pub struct Rows<'a, F> {
@@ -166,6 +202,18 @@ impl<'a, F> Rows<'a, F> {
         self.cols
     }
 
+    /// The columns `range` of these rows.
+    pub(crate) fn columns(&self, range: std::ops::Range<usize>) -> Self {
+        assert!(range.start <= range.end && range.end <= self.cols);
+        // With no rows the data may be shorter than the columns: nothing is read then.
+        let data = self.data.get(range.start..).unwrap_or(&[]);
+        Rows {
+            data,
+            cols: range.len(),
+            ..*self
+        }
+    }
+
     /// The rows `range` of these rows.
     pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Self {
         assert!(range.start <= range.end && range.end <= self.len());
@@ -202,7 +250,7 @@ pub trait Kernels: Sized {
     fn outer(
         kernel: Kernel,
         sums: &OuterSums<'_, Self>,
-        out: &mut [Self],
+        out: OutRows<'_, Self>,
         out_stride: usize,
         finish: Finish<'_, Self>,
     );
@@ -243,17 +291,18 @@ macro_rules! kernels_for {
             fn outer(
                 kernel: Kernel,
                 sums: &OuterSums<'_, $f>,
-                out: &mut [$f],
+                out: OutRows<'_, $f>,
                 out_stride: usize,
                 finish: Finish<'_, $f>,
             ) {
-                check_outer(sums, out.len(), out_stride, &finish);
+                check_outer(sums, out.len, out_stride, &finish);
+                let out = out.ptr;
                 #[cfg(target_arch = "x86_64")]
                 {
                     #[target_feature(enable = "avx512f")]
                     unsafe fn wide(
                         s: &OuterSums<'_, $f>,
-                        o: &mut [$f],
+                        o: *mut $f,
                         st: usize,
                         f: Finish<'_, $f>,
                     ) {
@@ -262,14 +311,15 @@ macro_rules! kernels_for {
                     #[target_feature(enable = "avx2,fma")]
                     unsafe fn narrow(
                         s: &OuterSums<'_, $f>,
-                        o: &mut [$f],
+                        o: *mut $f,
                         st: usize,
                         f: Finish<'_, $f>,
                     ) {
                         products::outer::<$f, x86::$avx2>(s, o, st, f)
                     }
-                    // SAFETY: as in `dense`: indices checked by `check_outer`, and the
-                    // instruction set confirmed by `is_available`.
+                    // SAFETY: as in `dense`: indices checked by `check_outer` (the elements
+                    // are this call's: `OutRows`), and the instruction set confirmed by
+                    // `is_available`.
                     match kernel {
                         Kernel::Avx512 if kernel.is_available() => {
                             return unsafe { wide(sums, out, out_stride, finish) }
@@ -354,7 +404,7 @@ pub(crate) fn dense<F: Kernels>(a: Rows<'_, F>, w: &[F], bias: &[F], out: &mut [
 /// See [`products::outer`].
 pub(crate) fn outer<F: Kernels>(
     sums: &OuterSums<'_, F>,
-    out: &mut [F],
+    out: OutRows<'_, F>,
     out_stride: usize,
     finish: Finish<'_, F>,
 ) {
@@ -529,7 +579,7 @@ mod tests {
             "x sample-major"
         );
         let mut out = start.to_vec();
-        F::outer(kernel, sums, &mut out, cols, finish);
+        F::outer(kernel, sums, OutRows::new(&mut out), cols, finish);
         for r in 0..rows {
             for c in 0..cols {
                 let s = plain_chain(sums.x, y_data, t, rows, cols, (r, c));
@@ -671,7 +721,9 @@ mod tests {
             let one = F::one();
             for (rate, decay) in [(0.3, one), (0.3, F::from_f64(0.999)), (3.0, one)] {
                 let rate = F::from_f64(rate);
-                let skipped = products::negligible_rows(&sums, &start, cols, rate, decay);
+                // SAFETY: `start` holds `rows × cols` values, all that the function reads.
+                let skipped =
+                    unsafe { products::negligible_rows(&sums, start.as_ptr(), cols, rate, decay) };
                 for (r, expected) in [(0, true), (1, true), (2, false), (3, false), (6, false)] {
                     assert_eq!(skipped[first + r], expected, "row {first} + {r}, {t} terms");
                 }
@@ -702,6 +754,70 @@ mod tests {
     fn outer_is_one_chain_per_output_on_every_path() {
         check_outer::<f64>();
         check_outer::<f32>();
+    }
+
+    /// A product split over windows of columns (as the weight products are, one window a
+    /// thread) writes, through each window, only its own columns, and gives the bits of the
+    /// whole product: on every path, for windows that cut vectors and tiles anywhere.
+    fn check_outer_in_column_windows<F: Float>() {
+        for (t, rows, cols) in [(7, 5, 37), (200, 11, 100), (10, 30, 23)] {
+            let x = values::<F>(t * rows, 31);
+            let y_data = with_zeros(values::<F>(t * cols, 32), 33);
+            let start = values::<F>(rows * cols, 34);
+            let y = Rows::run(&y_data, cols, cols, t);
+            let sums = |y| OuterSums {
+                x: &x,
+                x_offset: 0,
+                x_t: rows,
+                x_r: 1,
+                y,
+                rows,
+                sparse_y: true,
+                y_max: f64::INFINITY,
+                ahead: Default::default(),
+            };
+            let (rate, decay) = (F::from_f64(0.3), F::from_f64(0.999));
+            for kernel in Kernel::available() {
+                for finish in [Finish::Step { rate, decay }, Finish::Scale(rate)] {
+                    let mut whole = start.clone();
+                    F::outer(kernel, &sums(y), OutRows::new(&mut whole), cols, finish);
+                    for cuts in [
+                        vec![0, 8, cols],
+                        vec![0, 3, 20, cols],
+                        vec![0, cols - 1, cols],
+                    ] {
+                        let mut split = start.clone();
+                        for pair in cuts.windows(2) {
+                            let window = pair[0]..pair[1];
+                            let len = (rows - 1) * cols + window.end - window.start;
+                            // SAFETY: `split` holds `rows × cols` values, so the window's
+                            // `len` from its first column are in bounds; the windows run
+                            // one after another.
+                            let out = unsafe {
+                                OutRows::from_raw(split.as_mut_ptr().add(window.start), len)
+                            };
+                            F::outer(kernel, &sums(y.columns(window)), out, cols, finish);
+                        }
+                        let bits = |v: &[F]| {
+                            v.iter()
+                                .map(|&f| Float::to_f64(f).to_bits())
+                                .collect::<Vec<_>>()
+                        };
+                        assert_eq!(
+                            bits(&split),
+                            bits(&whole),
+                            "{kernel:?} ({t}, {rows}, {cols}) {cuts:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outer_in_column_windows_is_the_whole_product() {
+        check_outer_in_column_windows::<f64>();
+        check_outer_in_column_windows::<f32>();
     }
 
     #[test]
@@ -777,7 +893,7 @@ mod speed {
                     f64::outer(
                         kernel,
                         &sums,
-                        wout,
+                        OutRows::new(wout),
                         k,
                         Finish::Step {
                             rate: 0.1,

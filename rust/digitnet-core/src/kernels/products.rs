@@ -244,11 +244,12 @@ pub struct OuterSums<'a, F> {
 ///
 /// # Safety
 /// `V`'s instruction set must be present. The caller (`super::outer`) has checked every index
-/// into `x`, `out` and the slopes.
+/// into `x`, `out` and the slopes, and no one else reads or writes the outputs `out[r·out_stride
+/// + c]` while this runs.
 #[inline(always)]
 pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     sums: &OuterSums<'_, F>,
-    out: &mut [F],
+    out: *mut F,
     out_stride: usize,
     finish: Finish<'_, F>,
 ) {
@@ -328,7 +329,7 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     if let Finish::Step { decay, .. } = finish {
         if decay != F::one() {
             for r in (0..sums.rows).filter(|&r| is_negligible(r)) {
-                for w in &mut out[r * out_stride..r * out_stride + cols] {
+                for w in std::slice::from_raw_parts_mut(out.add(r * out_stride), cols) {
                     *w = decay * *w;
                 }
             }
@@ -352,10 +353,14 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
 /// `A = |rate|·(S·Y·(1 + 8·(T + 1)·ε) + 2·T·σ)`. When every `w' = decay·w` of the row is normal
 /// and `A < |w'|·2^−(p+1)` (`p` the significand's bits: 24 or 53), `A` is below half the spacing
 /// of the floats on either side of `w'`, so the single rounding returns `w'`.
+///
+/// # Safety
+/// `out[r·out_stride + c]` for `r < sums.rows`, `c < sums.y.cols()` must be readable, and not
+/// written while this runs.
 #[inline(always)]
-pub(crate) fn negligible_rows<F: Float>(
+pub(crate) unsafe fn negligible_rows<F: Float>(
     sums: &OuterSums<'_, F>,
-    out: &[F],
+    out: *const F,
     out_stride: usize,
     rate: F,
     decay: F,
@@ -405,7 +410,7 @@ pub(crate) fn negligible_rows<F: Float>(
         for i in 0..len {
             let r = chunk + i;
             if bounds[i] < reach {
-                let row = &out[r * out_stride..r * out_stride + cols];
+                let row = std::slice::from_raw_parts(out.add(r * out_stride), cols);
                 if let Some(least) = smallest_normal_magnitude(row, decay) {
                     negligible[r] = bounds[i] < least.to_f64() * half_spacing;
                 }
@@ -464,7 +469,7 @@ unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     terms: Option<&[u32]>,
     r0: usize,
     c0: usize,
-    out: &mut [F],
+    out: *mut F,
     out_stride: usize,
     finish: Finish<'_, F>,
 ) {
@@ -482,10 +487,7 @@ unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     // matrix: ask for them now, so that they arrive while this tile computes.
     for r in 0..R {
         for v in 0..KV {
-            crate::prefetch::into_l1(
-                out.as_ptr()
-                    .wrapping_add((r0 + R + r) * out_stride + c0 + v * V::P),
-            );
+            crate::prefetch::into_l1(out.wrapping_add((r0 + R + r) * out_stride + c0 + v * V::P));
         }
     }
     let mut acc = [[V::zero(); KV]; R];
@@ -521,7 +523,7 @@ unsafe fn outer_tile<F: Float, V: Lanes<F>, const R: usize, const KV: usize>(
     for r in 0..R {
         for v in 0..KV {
             let offset = (r0 + r) * out_stride + c0 + v * V::P;
-            let p = out.as_mut_ptr().add(offset);
+            let p = out.add(offset);
             let result = match finish {
                 Finish::Step { rate, decay } => V::fma(
                     V::splat(-rate),
