@@ -264,7 +264,9 @@ pub(crate) unsafe fn outer<F: Float, V: Lanes<F>>(
     // Allocated only when it may be used: the back-propagated error never skips.
     let mut active: Vec<u32> = Vec::with_capacity(if skip { terms } else { 0 });
     let negligible = match finish {
-        Finish::Step { rate, decay } => negligible_rows(sums, out, out_stride, rate, decay),
+        Finish::Step { rate, decay } if super::subnormals_are_slow() => {
+            negligible_rows(sums, out, out_stride, rate, decay)
+        }
         _ => Vec::new(),
     };
     let is_negligible = |r: usize| negligible.get(r).copied().unwrap_or(false);
