@@ -594,52 +594,45 @@ fn weight_products<F: Float>(
     let delta = &contiguous(delta)[..m * n];
     let out = SharedMut::new(&mut out[..n * k]);
     let parts = parts_for(m * n * k, threads);
-    if n * k * std::mem::size_of::<F>() < UNIT_SPLIT_BYTES {
-        // Split over columns: each thread reads its columns of the inputs, once, and finds
-        // their nonzero terms once; split over units, each read every input and scanned it.
-        // Measured on two threads, side by side in one process: 0.86-0.95 of the time for
-        // scikit-learn's default network (200 x 784 inputs, 100 units), and about 0.95 of the
-        // whole step for the book's.
-        let line = 64 / std::mem::size_of::<F>();
-        let parts = parts.min(k.div_ceil(line));
-        for_each_part(threads, parts, &|p| {
-            let cols = part_range(k, parts, line, p);
-            let sums = OuterSums {
-                x: delta,
-                x_offset: 0,
-                x_t: n,
-                x_r: 1,
-                y: input.columns(cols.clone()),
-                rows: n,
-                sparse_y: true,
-                y_max: input_max,
-                ahead: ahead.share(p, parts),
-            };
-            let (ptr, len) = out.pointer(cols.start..(n - 1) * k + cols.end);
-            // SAFETY: the kernel touches `r·k + c` from `ptr` for `r < n`, `c < cols.len()`:
-            // this part's columns of each row, which no other part's range of columns meets;
-            // `out` outlives the job (`for_each_part` returns after every part).
-            let dest = unsafe { OutRows::from_raw(ptr, len) };
-            kernels::outer(&sums, dest, k, finish);
-        });
-        return;
-    }
-    let parts = parts.min(n);
+    // Split over columns: each thread reads its columns of the inputs, once, and finds their
+    // nonzero terms once; split over units, each reads every input and scans it. Measured on
+    // two threads, side by side in one process: 0.86-0.95 of the time for scikit-learn's
+    // default network (200 x 784 inputs, 100 units), and about 0.95 of the whole step for the
+    // book's. Layers large enough for their forward pass to be split over units keep that
+    // split here, so that each core's rows of W stay in its L2 from one to the other.
+    let by_units = n * k * std::mem::size_of::<F>() >= UNIT_SPLIT_BYTES;
+    let line = 64 / std::mem::size_of::<F>();
+    let parts = if by_units {
+        parts.min(n)
+    } else {
+        parts.min(k.div_ceil(line))
+    };
     for_each_part(threads, parts, &|p| {
-        let units = part_range(n, parts, 1, p);
+        let (units, cols) = if by_units {
+            (part_range(n, parts, 1, p), 0..k)
+        } else {
+            (0..n, part_range(k, parts, line, p))
+        };
+        if units.is_empty() || cols.is_empty() {
+            return;
+        }
         let sums = OuterSums {
             x: delta,
             x_offset: units.start,
             x_t: n,
             x_r: 1,
-            y: input,
+            y: input.columns(cols.clone()),
             rows: units.len(),
             sparse_y: true,
             y_max: input_max,
             ahead: ahead.share(p, parts),
         };
-        // SAFETY: the parts' unit ranges are disjoint, so are their rows of `out`.
-        let dest = OutRows::new(unsafe { out.range(units.start * k..units.end * k) });
+        let (ptr, len) = out.pointer(units.start * k + cols.start..(units.end - 1) * k + cols.end);
+        // SAFETY: the kernel touches `r·k + c` from `ptr` for `r < units.len()`, `c <
+        // cols.len()`: this part's block of units × columns, which no other part's block meets
+        // (the parts split either the units or the columns); `out` outlives the job
+        // (`for_each_part` returns after every part).
+        let dest = unsafe { OutRows::from_raw(ptr, len) };
         kernels::outer(&sums, dest, k, finish);
     });
 }
