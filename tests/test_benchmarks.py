@@ -325,3 +325,32 @@ def test_side_by_side_rows_take_every_figure_from_the_same_turns(
         assert row["method"] == "side by side"
     args = bench.parse_args(["--previous-python", "/some/python"])
     assert args.previous_python == "/some/python"
+
+
+def test_call_overhead_prints_each_thread_counts_figures(mnist_dir: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "call_overhead.py"),
+            "--data-dir",
+            str(mnist_dir),
+            "--samples",
+            "500",
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.split() for line in done.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["1", "2"]
+    for row in rows:
+        # threads, the 0-epoch call in ms, the 1-epoch call and a later epoch in s, the share
+        empty, one, later = float(row[1]), float(row[3]), float(row[5])
+        assert empty > 0
+        assert one > 0
+        assert later > 0
+        assert row[7].endswith("%")
