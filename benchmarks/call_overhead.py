@@ -2,15 +2,17 @@
 [--data-dir DIR] [--rounds N] [--samples N]``.
 
 ``bench.py`` times digitnet by one-epoch ``SGD`` calls, as a user who calls ``SGD`` once per
-epoch would see it. Every call first checks its data (every value finite, and the largest
-``|x|``, which the overflow proofs of the SGD step need): a pass over all of ``x``, 314 MB of
-float64 for 50,000 MNIST images, whatever the network. This script separates that from the
-training, on the book's network (``[784, 30, 10]``, mini-batch 10, float64) at 1 and 2
-threads, the two taking turns:
+epoch would see it. Every call checks all of ``x`` (every value finite, and the largest
+``|x|``, which the overflow proofs of the SGD step need). A call with no epochs, or one whose
+network is large beside its data or that augments it, makes that check in a pass of its own
+before training: for 50,000 MNIST images, 314 MB of float64 read from memory. Otherwise the
+first epoch checks each mini-batch as it gathers it, where the rows are in cache. This script
+separates the check from the training, on the book's network (``[784, 30, 10]``, mini-batch
+10, float64) at 1 and 2 threads, the two taking turns:
 
-- ``SGD(..., epochs=0)``: the call without training (the check and the call's set-up);
-- a one-epoch call, as ``bench.py`` times it;
-- the later epochs of a three-epoch call, which pay neither.
+- ``SGD(..., epochs=0)``: the call without training: the pass of its own;
+- a one-epoch call, as ``bench.py`` times it (the check in its gathers);
+- the later epochs of a three-epoch call, which check nothing.
 
 Medians of ``--rounds`` rounds (default 5) on the first ``--samples`` images (default
 50,000). As in ``bench.py``, the machine's forced OpenBLAS kernel choice is removed before

@@ -365,3 +365,33 @@ def test_a_bad_kernel_variable_warns_and_imports() -> None:
     )
     assert done.stdout.strip() == "scalar"
     assert not done.stderr
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_non_finite_input_found_while_training_fails_the_call_and_changes_nothing(
+    threads: int,
+) -> None:
+    """``SGD`` checks a data set much larger than its network as the first epoch gathers it,
+    not in a pass before training. A NaN or infinity anywhere must still fail the call, name
+    the first bad value in row-major order as the pass before did, and leave the parameters and
+    the random state as they were: the same call on clean data then gives a fresh network's
+    result."""
+    digitnet.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random((1200, 64)) < 0.7, 0.0, rng.random((1200, 64)))
+    labels = rng.integers(0, 10, 1200)
+    fresh = digitnet.Network([64, 8, 10], seed=5)
+    fresh.SGD((x, labels), 2, 10, 1.0, verbose=False, progress=False)
+    last = (1199, 63)
+    for at in [(0, 0), (600, 31), last]:
+        for bad in (np.nan, np.inf, -np.inf):
+            xb = x.copy()
+            xb[at] = bad
+            xb[last] = np.nan  # a later one, when `at` is not last: the first is named
+            net = digitnet.Network([64, 8, 10], seed=5)
+            before = digest(net)
+            with pytest.raises(ValueError, match=rf"training inputs: .*\[{at[0]}, {at[1]}\]"):
+                net.SGD((xb, labels), 2, 10, 1.0, verbose=False, progress=False)
+            assert digest(net) == before
+            net.SGD((x, labels), 2, 10, 1.0, verbose=False, progress=False)
+            assert digest(net) == digest(fresh)

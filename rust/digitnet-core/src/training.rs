@@ -126,6 +126,9 @@ pub struct Trainer<F> {
     /// Threads the products may use (results do not depend on it).
     threads: usize,
     choice: ThreadChoice,
+    /// The largest |x| of the mini-batches gathered since the last epoch's start, from a set
+    /// whose inputs were not checked beforehand (see [`Trainer::inputs_max`]).
+    inputs_max: f64,
 }
 
 impl<F: Float> Trainer<F> {
@@ -144,6 +147,7 @@ impl<F: Float> Trainer<F> {
             next_rows: Vec::with_capacity(batch_size),
             threads: 1,
             choice: ThreadChoice::default(),
+            inputs_max: 0.0,
         })
     }
 
@@ -151,6 +155,14 @@ impl<F: Float> Trainer<F> {
     /// any number: the work is split by outputs, each computed in one fixed order.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
+    }
+
+    /// The largest |x| among the inputs of the mini-batches trained since the last start of an
+    /// epoch on a set whose inputs were unchecked (see
+    /// [`TrainingSet::checked_except_inputs`]): after a whole epoch over every sample, the
+    /// set's own largest |x|.
+    pub fn inputs_max(&self) -> f64 {
+        self.inputs_max
     }
 
     /// The largest mini-batch this trainer's buffers hold (they grow when a call needs more).
@@ -293,6 +305,18 @@ impl<F: Float> Trainer<F> {
         if options.dropout() {
             self.backprop.ensure_masks()?;
         }
+        // Augmentation reads the source rows, not the gathered ones: a set it trains on is
+        // checked whole first.
+        let checked;
+        let data = if data.inputs_checked() || options.augment.is_none() {
+            data
+        } else {
+            checked = data.check_inputs(self.threads)?;
+            &checked
+        };
+        if first_batch == 0 {
+            self.inputs_max = 0.0;
+        }
         let mut bounds = weight_bounds(net);
         let batches = batch_count(order.len(), batch_size);
         self.choice.restart();
@@ -304,6 +328,22 @@ impl<F: Float> Trainer<F> {
             // the kernels' vector loads then never straddle two cache lines (measured 10-15%
             // faster than reading the rows in place from a data set of arbitrary alignment).
             self.gather(data, indices, options, rng, threads);
+            let x_max = if data.inputs_checked() {
+                data.max_abs()
+            } else {
+                let n_in = net.n_inputs();
+                let gathered = &contiguous(&self.batch_x)[..m * n_in];
+                match crate::scan::finite_max_abs_on(gathered, threads) {
+                    Some(top) => {
+                        let top = top.to_f64();
+                        self.inputs_max = self.inputs_max.max(top);
+                        top
+                    }
+                    // The whole set's check names the first bad value, as a check before
+                    // training would have.
+                    None => return Err(first_non_finite(data, self.threads)),
+                }
+            };
             // The next mini-batch's rows are far apart in a data set much larger than the
             // caches: the first layer's weight product asks for them as it computes, so that
             // they arrive before the next gather (see `Ahead`).
@@ -333,7 +373,7 @@ impl<F: Float> Trainer<F> {
                         x,
                         self.batch_y.slice(s![..m, ..]),
                         weights,
-                        data.max_abs(),
+                        x_max,
                         step(options, data.len(), total),
                         options.dropout(),
                         &mut self.optimizer,
@@ -653,6 +693,18 @@ fn contiguous_rows<F, S: ndarray::Data<Elem = F>>(
 }
 
 /// The sample indices of mini-batch `batch` (empty past the end).
+/// The error of `data`'s check, for a set one of whose mini-batches held a NaN or infinity.
+fn first_non_finite<F: Float>(data: &TrainingSet<'_, F>, threads: usize) -> Error {
+    match data.check_inputs(threads) {
+        Err(error) => error,
+        // Only if the data changed while training read it.
+        Ok(_) => Error::NonFinite {
+            what: "training inputs".into(),
+            index: Vec::new(),
+        },
+    }
+}
+
 fn batch_indices(order: &[usize], batch: usize, batch_size: usize) -> &[usize] {
     let start = (batch * batch_size).min(order.len());
     &order[start..(start + batch_size).min(order.len())]
@@ -680,7 +732,8 @@ fn check_order(order: &[usize], n: usize) -> Result<()> {
 mod tests {
     use super::*;
     use crate::kernels::{set_kernel, Kernel};
-    use crate::seeded;
+    use crate::{seeded, shuffled_order};
+    use ndarray::Array2;
 
     /// The order of [`squared_norm`] written out plainly, element by element.
     fn plain_squared_norm<F: Float>(net: &Network<F>) -> f64 {
@@ -699,6 +752,89 @@ mod tests {
             }
         }
         lanes[0]
+    }
+
+    /// Inputs in [0, 1] with zeros, as images have, and one-hot targets.
+    fn image_like(n: usize, n_in: usize, n_out: usize) -> (Array2<f64>, Array2<f64>) {
+        let x = Array2::from_shape_fn((n, n_in), |(i, j)| {
+            let v = ((i * 31 + j * 17) % 23) as f64 / 22.0;
+            if v < 0.5 {
+                0.0
+            } else {
+                v
+            }
+        });
+        let y = Array2::from_shape_fn((n, n_out), |(i, j)| f64::from(u8::from(i % n_out == j)));
+        (x, y)
+    }
+
+    #[test]
+    fn inputs_checked_in_the_gather_train_to_the_same_bits() {
+        let (x, y) = image_like(53, 19, 4);
+        let options = TrainOptions::sgd(0.5);
+        let run = |data: &TrainingSet<'_, f64>, threads: usize| {
+            let mut net = Network::<f64>::new(&[19, 7, 4], &mut seeded(2)).unwrap();
+            let mut trainer = Trainer::new(&net, 5).unwrap();
+            trainer.set_threads(threads);
+            let mut rng = seeded(9);
+            for _ in 0..3 {
+                let order = shuffled_order(53, &mut rng);
+                trainer
+                    .train_epoch(&mut net, data, &order, &options, &mut rng)
+                    .unwrap();
+            }
+            (net, trainer.inputs_max())
+        };
+        let checked = TrainingSet::checked_on(1, x.view(), y.view(), 19, 4).unwrap();
+        let unchecked = TrainingSet::checked_except_inputs(1, x.view(), y.view(), 19, 4).unwrap();
+        assert!(checked.inputs_checked() && !unchecked.inputs_checked());
+        for threads in [1, 2] {
+            let (want, _) = run(&checked, threads);
+            let (got, seen) = run(&unchecked, threads);
+            assert_eq!(got.weights(), want.weights());
+            assert_eq!(got.biases(), want.biases());
+            // Every epoch gathered every sample, so the largest seen is the set's.
+            assert_eq!(seen.to_bits(), checked.max_abs().to_bits());
+            let known = unchecked.inputs_known(seen);
+            assert!(known.inputs_checked());
+            assert_eq!(known.max_abs().to_bits(), checked.max_abs().to_bits());
+        }
+    }
+
+    #[test]
+    fn a_bad_input_found_in_the_gather_is_named_as_the_check_before_would() {
+        let (mut x, y) = image_like(40, 6, 3);
+        x[[33, 2]] = f64::INFINITY;
+        x[[21, 5]] = f64::NAN;
+        let expected = TrainingSet::checked_on(1, x.view(), y.view(), 6, 3).unwrap_err();
+        assert_eq!(
+            expected,
+            Error::NonFinite {
+                what: "training inputs".into(),
+                index: vec![21, 5]
+            }
+        );
+        let data = TrainingSet::checked_except_inputs(1, x.view(), y.view(), 6, 3).unwrap();
+        let mut net = Network::<f64>::new(&[6, 4, 3], &mut seeded(1)).unwrap();
+        let mut trainer = Trainer::new(&net, 4).unwrap();
+        let order: Vec<usize> = (0..40).rev().collect();
+        let error = trainer
+            .train_epoch(
+                &mut net,
+                &data,
+                &order,
+                &TrainOptions::sgd(1.0),
+                &mut seeded(3),
+            )
+            .unwrap_err();
+        assert_eq!(error, expected);
+        // A target's error waits for the inputs' check, which comes first in `checked_on`.
+        let mut bad_y = y.clone();
+        bad_y[[0, 0]] = f64::NAN;
+        assert_eq!(
+            TrainingSet::checked_except_inputs(1, x.view(), bad_y.view(), 6, 3).unwrap_err(),
+            expected
+        );
     }
 
     #[test]
