@@ -395,3 +395,25 @@ def test_a_non_finite_input_found_while_training_fails_the_call_and_changes_noth
             assert digest(net) == before
             net.SGD((x, labels), 2, 10, 1.0, verbose=False, progress=False)
             assert digest(net) == digest(fresh)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_a_failed_call_keeps_the_optimizers_state(optimizer: str) -> None:
+    """A call whose inputs turn out bad puts back the optimizer's velocities or moments of
+    the calls before it, not only the parameters: training goes on as if it had not run."""
+    rng = np.random.default_rng(1)
+    x = np.where(rng.random((1000, 49)) < 0.6, 0.0, rng.random((1000, 49)))
+    labels = rng.integers(0, 4, 1000)
+    bad = x.copy()
+    bad[700, 20] = np.nan
+
+    def train(with_failure: bool) -> str:
+        net = digitnet.Network([49, 6, 4], seed=2)
+        net.SGD((x, labels), 1, 25, 0.05, optimizer=optimizer, verbose=False, progress=False)
+        if with_failure:
+            with pytest.raises(ValueError, match=r"training inputs: .*\[700, 20\]"):
+                net.SGD((bad, labels), 1, 25, 0.05, optimizer=optimizer, verbose=False)
+        net.SGD((x, labels), 1, 25, 0.05, optimizer=optimizer, verbose=False, progress=False)
+        return digest(net)
+
+    assert train(with_failure=True) == train(with_failure=False)

@@ -692,7 +692,6 @@ fn contiguous_rows<F, S: ndarray::Data<Elem = F>>(
     Rows::run(x.as_slice().expect("a standard-layout array"), n, n, m)
 }
 
-/// The sample indices of mini-batch `batch` (empty past the end).
 /// The error of `data`'s check, for a set one of whose mini-batches held a NaN or infinity.
 fn first_non_finite<F: Float>(data: &TrainingSet<'_, F>, threads: usize) -> Error {
     match data.check_inputs(threads) {
@@ -705,6 +704,7 @@ fn first_non_finite<F: Float>(data: &TrainingSet<'_, F>, threads: usize) -> Erro
     }
 }
 
+/// The sample indices of mini-batch `batch` (empty past the end).
 fn batch_indices(order: &[usize], batch: usize, batch_size: usize) -> &[usize] {
     let start = (batch * batch_size).min(order.len());
     &order[start..(start + batch_size).min(order.len())]

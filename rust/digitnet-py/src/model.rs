@@ -1,4 +1,4 @@
-use digitnet_core::{Float, Init, Network, SeededRng, Trainer};
+use digitnet_core::{Float, Init, Network, OptimizerSnapshot, SeededRng, Trainer};
 use numpy::Element;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::PyResult;
@@ -41,6 +41,28 @@ impl<F: Float> Model<F> {
     /// The trainer, if the network has trained.
     pub(crate) fn trainer(&self) -> Option<&Trainer<F>> {
         self.trainer.as_ref()
+    }
+
+    /// What training changes: the parameters and the optimizer's state (not the trainer's
+    /// buffers, which hold a whole mini-batch and are rewritten before they are read).
+    pub(crate) fn progress(&self) -> (Network<F>, Option<OptimizerSnapshot<F>>) {
+        let optimizer = self.trainer.as_ref().map(Trainer::optimizer_state);
+        (self.net.clone(), optimizer)
+    }
+
+    /// Goes back to what [`Model::progress`] returned.
+    pub(crate) fn go_back(
+        &mut self,
+        (net, optimizer): (Network<F>, Option<OptimizerSnapshot<F>>),
+    ) -> PyResult<()> {
+        self.net = net;
+        match (&mut self.trainer, optimizer) {
+            (Some(trainer), Some(state)) => trainer.restore_optimizer(&self.net, &state).py()?,
+            // The trainer was made after `progress`: a new one would start afresh too.
+            (trainer, None) => *trainer = None,
+            (None, Some(_)) => {}
+        }
+        Ok(())
     }
 
     /// Forgets the optimizer's state (velocities, moments).

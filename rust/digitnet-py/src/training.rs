@@ -130,9 +130,13 @@ pub(crate) fn sgd<F: Precision>(
     let mut data = checked_data::<F>(run.slf, &x, &y, None, !later)?;
     // What the call started from, put back if the inputs turn out to hold a NaN or infinity:
     // the call then fails as a check before training would have, having changed nothing.
-    let start = (!data.inputs_checked())
-        .then(|| borrow(run.slf).map(|this| (this.engine.clone(), this.rng.clone())))
-        .transpose()?;
+    let start = match data.inputs_checked() {
+        true => None,
+        false => {
+            let this = borrow(run.slf)?;
+            Some((F::model(&this.engine)?.progress(), this.rng.clone()))
+        }
+    };
     let mut eta = run.hyper.eta;
     for epoch in 0..epochs {
         let order = shuffled_order(data.len(), &mut borrow_mut(run.slf)?.rng);
@@ -148,11 +152,12 @@ pub(crate) fn sgd<F: Precision>(
                     None => data.check_inputs(get_num_threads()).py()?,
                 };
             }
-            (Some((engine, rng)), Err(error)) if !data.inputs_checked() => {
+            (Some((progress, rng)), Err(error)) if !data.inputs_checked() => {
                 let checked = run.slf.py().detach(|| data.check_inputs(get_num_threads()));
                 if let Err(bad_input) = checked {
                     let mut this = borrow_mut(run.slf)?;
-                    (this.engine, this.rng) = (engine.clone(), rng.clone());
+                    this.rng = rng.clone();
+                    F::model_mut(&mut this.engine)?.go_back(progress.clone())?;
                     return Err(bad_input).py();
                 }
                 return Err(error);
@@ -280,9 +285,9 @@ pub(crate) fn objective<'py, F: Precision>(
 }
 
 /// Whether `sgd` checks `x` as its first epoch gathers it rather than before training: when no
-/// augmentation reads the rows past the gather, and the copy of the network and its trainer
-/// that undoes a failed first epoch is small beside `x` (the book's network: 0.6 MB against
-/// 314 MB for 50,000 MNIST images).
+/// augmentation reads the rows past the gather, and the copy of the parameters and the
+/// optimizer's state that undoes a failed first epoch is small beside `x` (the book's network:
+/// 0.6 MB against 314 MB for 50,000 MNIST images).
 fn check_while_training<F: Precision>(
     run: &Run<'_, '_>,
     x: &PyReadonlyArray2<'_, F>,
