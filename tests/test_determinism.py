@@ -397,6 +397,90 @@ def test_a_non_finite_input_found_while_training_fails_the_call_and_changes_noth
             assert digest(net) == digest(fresh)
 
 
+def _large_set(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Image-like rows (mostly zeros), many beside a small network's parameters, so that the
+    engine checks them as the first epoch gathers them."""
+    rng = np.random.default_rng(seed)
+    x = np.where(rng.random((1500, 24)) < 0.6, 0.0, rng.random((1500, 24)))
+    return x, np.eye(3)[rng.integers(0, 3, 1500)]
+
+
+def _epochs_plan(
+    epochs: int, order: np.ndarray, optimizer: Any
+) -> Callable[[object], tuple[np.ndarray, StepOptions] | None]:
+    calls: list[object] = []
+
+    def plan(record: object) -> tuple[np.ndarray, StepOptions] | None:
+        calls.append(record)
+        if len(calls) > epochs:
+            return None
+        return np.roll(order, len(calls)), StepOptions(0.2, 0.01, optimizer, batch_l2=True)
+
+    return plan
+
+
+@pytest.mark.parametrize("optimizer", [None, Adam(form="efficient")])
+def test_fit_epochs_checking_inputs_as_it_trains_gives_the_bits_of_a_check_before(
+    optimizer: Any,
+) -> None:
+    """scikit-learn's many-epoch call checks a large set's inputs in the first epoch's gather
+    when its order is a permutation; one epoch per call (``train_epoch``, which checks before)
+    must give the same bits, the epochs after the first included."""
+    x, y = _large_set(3)
+    order = np.random.default_rng(4).permutation(len(x)).astype(np.int64)
+    nets = [
+        digitnet.Network([24, 5, 3], 2, output="softmax", cost=digitnet.costs.LogLikelihoodCost)
+        for _ in range(2)
+    ]
+    done = nets[0]._fit_epochs(x, y, 7, None, _epochs_plan(3, order, optimizer))
+    loop = digitnet.network_api.NetworkAPI._fit_epochs(
+        nets[1], x, y, 7, None, _epochs_plan(3, order, optimizer)
+    )
+    assert done == loop == 3
+    assert digest(nets[0]) == digest(nets[1])
+
+
+@pytest.mark.parametrize("order_kind", ["permutation", "repeats", "no epochs"])
+def test_fit_epochs_names_a_bad_input_and_changes_nothing(order_kind: str) -> None:
+    """A NaN or infinity in the inputs fails a many-epoch call whatever its plan: with a
+    permutation (checked in the first epoch's gather), with an order that repeats samples
+    (checked before, as a gather would not see them all) and with a plan of no epochs. The
+    error names the first bad value, and the parameters, the optimizer's state and the random
+    state are as before: a clean call afterwards gives a fresh network's bits."""
+    x, y = _large_set(5)
+    n = len(x)
+    order = {
+        "permutation": np.random.default_rng(6).permutation(n),
+        "repeats": np.arange(n) // 2,
+        "no epochs": np.arange(n),
+    }[order_kind].astype(np.int64)
+    epochs = 0 if order_kind == "no epochs" else 2
+    optimizer = Momentum(0.9)
+
+    def train(net: digitnet.Network, data: np.ndarray) -> int:
+        return net._fit_epochs(data, y, 10, None, _epochs_plan(epochs, order, optimizer))
+
+    fresh = digitnet.Network([24, 5, 3], 7, output="softmax", cost=digitnet.costs.LogLikelihoodCost)
+    train(fresh, x)
+    train(fresh, x)
+    last = (n - 1, 23)
+    for at in [(0, 0), (n // 2, 11), last]:
+        for bad in (np.nan, np.inf):
+            xb = x.copy()
+            xb[at] = bad
+            xb[last] = -np.inf  # a later one, when `at` is not last: the first is named
+            net = digitnet.Network(
+                [24, 5, 3], 7, output="softmax", cost=digitnet.costs.LogLikelihoodCost
+            )
+            train(net, x)
+            before = digest(net)
+            with pytest.raises(ValueError, match=rf"training inputs: .*\[{at[0]}, {at[1]}\]"):
+                train(net, xb)
+            assert digest(net) == before
+            train(net, x)
+            assert digest(net) == digest(fresh)
+
+
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 def test_a_failed_call_keeps_the_optimizers_state(optimizer: str) -> None:
     """A call whose inputs turn out bad puts back the optimizer's velocities or moments of

@@ -5,6 +5,9 @@ use pyo3::PyResult;
 
 use crate::errors::IntoPyResult;
 
+/// What training changes ([`Model::progress`]), with the RNG of the network it belongs to.
+pub(crate) type Start<F> = ((Network<F>, Option<OptimizerSnapshot<F>>), SeededRng);
+
 /// A network in one precision with the trainer that last trained it.
 #[derive(Clone)]
 pub(crate) struct Model<F> {
