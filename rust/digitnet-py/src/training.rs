@@ -244,7 +244,8 @@ fn planned_epoch<F: Precision>(
     check_options::<F>(&run)?;
     let order = indices("order", &order, data.len())?;
     if !data.inputs_checked()
-        && (run.hyper.options(run.hyper.eta).augment.is_some() || !is_permutation(&order))
+        && (run.hyper.options(run.hyper.eta).augment.is_some()
+            || !is_permutation(&order, data.len()))
     {
         *data = checked_inputs(slf, *data)?;
     }
@@ -252,13 +253,14 @@ fn planned_epoch<F: Precision>(
     Ok(true)
 }
 
-/// Whether `order` holds each of `0..order.len()` once (its values are known to be below the
-/// data set's length).
-fn is_permutation(order: &[usize]) -> bool {
-    let mut seen = vec![false; order.len()];
-    order
-        .iter()
-        .all(|&i| i < seen.len() && !std::mem::replace(&mut seen[i], true))
+/// Whether `order` holds each of `0..n` once: an epoch in that order gathers every sample of a
+/// set of `n`.
+fn is_permutation(order: &[usize], n: usize) -> bool {
+    let mut seen = vec![false; n];
+    order.len() == n
+        && order
+            .iter()
+            .all(|&i| i < n && !std::mem::replace(&mut seen[i], true))
 }
 
 /// The weighted cost of all of `(x, y)` and its gradient (`Trainer::objective`), computed
